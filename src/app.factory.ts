@@ -1,0 +1,46 @@
+import 'reflect-metadata';
+import { LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { randomUUID } from 'node:crypto';
+import { AppModule, AppOptions } from './app.module';
+import { toProblem } from './common/problem.filter';
+
+const LEVELS: Record<string, LogLevel[] | false> = {
+  silent: false,
+  error: ['fatal', 'error'],
+  warn: ['fatal', 'error', 'warn'],
+  info: ['fatal', 'error', 'warn', 'log'],
+  debug: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
+};
+
+/** The configured application (Fastify, problem+json everywhere, OpenAPI at /docs), initialised but not listening. */
+export async function createApp(options: AppOptions): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: options.config.bodyLimit,
+    genReqId: () => randomUUID(),
+    // Errors Fastify raises before Nest sees the request (bad JSON, too large, wrong type) are problems too.
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(options), adapter, {
+    logger: LEVELS[options.config.logLevel] ?? LEVELS.info,
+    abortOnError: false,
+  });
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.setErrorHandler((error, request, reply) => {
+    const problem = toProblem(error, request.url);
+    void reply.status(problem.status).header('Content-Type', 'application/problem+json; charset=utf-8').send(problem);
+  });
+  const doc = new DocumentBuilder()
+    .setTitle('Docket')
+    .setDescription(
+      'Event-sourced workflow engine for the campaigns an education bureau runs. Errors are RFC 9457 problem+json with a stable `code`.',
+    )
+    .setVersion('0.1.0')
+    .addBearerAuth()
+    .build();
+  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, doc), { jsonDocumentUrl: 'docs-json' });
+  await app.init();
+  await fastify.ready();
+  return app;
+}

@@ -1,0 +1,84 @@
+import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { CqrsModule } from '@nestjs/cqrs';
+import { AuthGuard, JWT_CODEC } from './auth/auth.guard';
+import { JwtCodec } from './auth/jwt';
+import { CampaignCommandExecutor } from './campaigns/campaign-command.executor';
+import { CampaignQueries } from './campaigns/campaign.queries';
+import { CampaignRepository } from './campaigns/campaign.repository';
+import { CampaignsController } from './campaigns/campaigns.controller';
+import { LaunchCampaignHandler } from './campaigns/launch-campaign/launch-campaign.handler';
+import { ReviewDeliverableHandler } from './campaigns/review-deliverable/review-deliverable.handler';
+import { SubmitDeliverableHandler } from './campaigns/submit-deliverable/submit-deliverable.handler';
+import { TransitionCampaignHandler } from './campaigns/transition-campaign/transition-campaign.handler';
+import { CLOCK, Clock, SystemClock } from './common/clock';
+import { DomainError } from './common/domain/domain-error';
+import { ProblemFilter } from './common/problem.filter';
+import type { DocketConfig } from './config/config';
+import { DOCKET_CONFIG } from './config/config.module';
+import { HealthController } from './health/health.controller';
+import { EVENT_STORE, EventStore } from './event-store/event-store.port';
+import { createEventStore } from './event-store/event-store.factory';
+import { loadWorkflowsDir } from './workflows/workflow-loader';
+import { WorkflowRegistry } from './workflows/workflow.registry';
+import { WorkflowsController } from './workflows/workflows.controller';
+
+export interface AppOptions {
+  config: DocketConfig;
+  /** Defaults to the system clock; tests pass a ManualClock. */
+  clock?: Clock;
+  /** Defaults to the store the configuration names. */
+  store?: EventStore;
+}
+
+/** Every validation failure becomes problem+json VALIDATION_FAILED listing each field and what is wrong. */
+export const validationPipe = new ValidationPipe({
+  whitelist: true,
+  forbidNonWhitelisted: true,
+  forbidUnknownValues: true,
+  transform: true,
+  stopAtFirstError: false,
+  exceptionFactory: (errors) => {
+    const flat: { field: string; problems: string[] }[] = [];
+    const walk = (errs: typeof errors, prefix: string) => {
+      for (const e of errs) {
+        const field = prefix ? `${prefix}.${e.property}` : e.property;
+        if (e.constraints) flat.push({ field, problems: Object.values(e.constraints) });
+        if (e.children?.length) walk(e.children, field);
+      }
+    };
+    walk(errors, '');
+    const shown = flat.slice(0, 20);
+    return new DomainError('VALIDATION_FAILED', shown.map((f) => f.problems.join('; ')).join('; ') || 'invalid request', {
+      errors: shown,
+    });
+  },
+});
+
+@Module({})
+export class AppModule {
+  static forRoot(options: AppOptions): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [CqrsModule.forRoot()],
+      controllers: [HealthController, WorkflowsController, CampaignsController],
+      providers: [
+        { provide: DOCKET_CONFIG, useValue: options.config },
+        { provide: CLOCK, useValue: options.clock ?? new SystemClock() },
+        { provide: EVENT_STORE, useFactory: () => options.store ?? createEventStore(options.config) },
+        { provide: JWT_CODEC, useFactory: () => new JwtCodec(options.config.jwtSecret) },
+        { provide: WorkflowRegistry, useFactory: () => new WorkflowRegistry(loadWorkflowsDir(options.config.workflowsDir)) },
+        { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_FILTER, useClass: ProblemFilter },
+        { provide: APP_PIPE, useValue: validationPipe },
+        CampaignRepository,
+        CampaignCommandExecutor,
+        CampaignQueries,
+        LaunchCampaignHandler,
+        SubmitDeliverableHandler,
+        ReviewDeliverableHandler,
+        TransitionCampaignHandler,
+      ],
+    };
+  }
+}

@@ -1,0 +1,90 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import { CLOCK, Clock } from '../common/clock';
+import { KeyedLock } from '../common/keyed-lock';
+import { Actor, DomainError } from '../common/domain/domain-error';
+import { ConcurrencyError } from '../event-store/event-store.port';
+import { canonicalJson } from '../audit/domain/hash-chain';
+import { CampaignCommand, decide } from './domain/decide';
+import type { RecordedCampaignEvent } from './domain/campaign-events';
+import { CampaignRepository } from './campaign.repository';
+
+export interface CommandOptions {
+  actor: Actor;
+  correlationId: string;
+  /** A repeat with the same key answers as the first time and appends nothing. */
+  idempotencyKey?: string;
+  /** If-Match: the revision the caller last saw; 412 when the campaign has moved on. */
+  expectedRevision?: number;
+}
+
+export interface CommandResult {
+  events: RecordedCampaignEvent[];
+  /** True when an Idempotency-Key repeat was answered from the log. */
+  replayed: boolean;
+}
+
+/** How often a command is re-decided after another instance appended first. */
+export const MAX_CONFLICT_RETRIES = 5;
+
+/**
+ * The one command path: load → decide → append with the expected revision.
+ * Commands to one campaign are serialised in-process; a conflict with another
+ * instance re-loads and re-decides, a bounded number of times.
+ */
+@Injectable()
+export class CampaignCommandExecutor {
+  private readonly lock = new KeyedLock();
+
+  constructor(
+    private readonly repo: CampaignRepository,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  execute(campaignId: string, command: CampaignCommand, options: CommandOptions): Promise<CommandResult> {
+    return this.lock.run(campaignId, () => this.attempt(campaignId, command, options));
+  }
+
+  private async attempt(campaignId: string, command: CampaignCommand, options: CommandOptions): Promise<CommandResult> {
+    const requestHash = options.idempotencyKey
+      ? createHash('sha256').update(canonicalJson({ campaignId, command, actor: options.actor.sub })).digest('hex')
+      : undefined;
+    for (let attempt = 0; ; attempt++) {
+      const state = await this.repo.load(campaignId);
+      if (options.idempotencyKey && state) {
+        const seen = state.idempotency.get(options.idempotencyKey);
+        if (seen) {
+          if (seen.requestHash !== requestHash) {
+            throw new DomainError('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was already used for a different request', {
+              idempotencyKey: options.idempotencyKey,
+            });
+          }
+          const events = await this.repo.events(campaignId, seen.firstRevision, seen.lastRevision - seen.firstRevision + 1);
+          return { events, replayed: true };
+        }
+      }
+      const actual = state?.revision ?? -1;
+      if (options.expectedRevision !== undefined && options.expectedRevision !== actual) {
+        throw new DomainError('REVISION_MISMATCH', `If-Match revision ${options.expectedRevision} is not the current revision ${actual}`, {
+          expected: options.expectedRevision,
+          actual,
+        });
+      }
+      const now = this.clock.now();
+      const decided = decide(command, state, { actor: options.actor, now });
+      try {
+        const events = await this.repo.append(campaignId, state, decided, {
+          actor: options.actor,
+          now,
+          correlationId: options.correlationId,
+          idempotencyKey: options.idempotencyKey,
+          requestHash,
+        });
+        return { events, replayed: false };
+      } catch (e) {
+        if (e instanceof ConcurrencyError && attempt < MAX_CONFLICT_RETRIES) continue;
+        throw e;
+      }
+    }
+  }
+}

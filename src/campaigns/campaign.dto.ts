@@ -1,0 +1,228 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Length,
+  Matches,
+  MaxLength,
+  Min,
+  ValidateNested,
+  ValidationArguments,
+  registerDecorator,
+} from 'class-validator';
+
+/** Limits a client cannot exceed; beyond them the request is refused whole. */
+export const LIMITS = {
+  units: 5000,
+  deadlines: 50,
+  title: 300,
+  content: 200_000,
+  comment: 5000,
+  reason: 2000,
+  url: 2048,
+};
+
+export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const ID_MESSAGE = '$property must be 1-64 characters of letters, digits, "_", "." or "-", starting with a letter or digit';
+
+/** A plain object whose keys match `keyPattern` and whose values are ISO-8601 date-times, at most `max` entries. */
+function IsDeadlineMap(max: number) {
+  return (object: object, propertyName: string) =>
+    registerDecorator({
+      name: 'isDeadlineMap',
+      target: object.constructor,
+      propertyName,
+      validator: {
+        validate(value: unknown) {
+          if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+          const entries = Object.entries(value);
+          return (
+            entries.length <= max &&
+            entries.every(([k, v]) => /^[a-z][a-z0-9-]{0,63}$/.test(k) && typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(v) && !Number.isNaN(Date.parse(v)))
+          );
+        },
+        defaultMessage: (args?: ValidationArguments) =>
+          `${args?.property} must map stage ids to ISO-8601 date-times with a zone (at most ${max} entries)`,
+      },
+    });
+}
+
+export class UnitDto {
+  @ApiProperty({ example: 'branch-17' })
+  @IsString()
+  @Matches(ID_PATTERN, { message: ID_MESSAGE })
+  id: string;
+
+  @ApiProperty({ example: '第十七党支部' })
+  @IsString()
+  @Length(1, LIMITS.title)
+  name: string;
+}
+
+export class LaunchCampaignDto {
+  @ApiPropertyOptional({ description: 'Campaign id; generated when absent', example: 'nanming-2013-three-searches' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^[a-z0-9][a-z0-9-]{0,63}$/, { message: 'id must be 1-64 lower-case letters, digits or "-"' })
+  id?: string;
+
+  @ApiProperty({ example: 'three-searches' })
+  @IsString()
+  @Matches(/^[a-z][a-z0-9-]{0,63}$/, { message: 'workflow must be a workflow id such as three-searches' })
+  workflow: string;
+
+  @ApiPropertyOptional({ description: 'Workflow version; the latest when absent' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  workflowVersion?: number;
+
+  @ApiProperty({ example: '“找问题、找差距、找目标”主题大讨论' })
+  @IsString()
+  @Length(1, LIMITS.title)
+  title: string;
+
+  @ApiProperty({ type: [UnitDto] })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(LIMITS.units)
+  @ValidateNested({ each: true })
+  @Type(() => UnitDto)
+  units: UnitDto[];
+
+  @ApiPropertyOptional({ description: 'Absolute deadlines by stage id', example: { rectification: '2013-12-31T16:00:00Z' } })
+  @IsOptional()
+  @IsDeadlineMap(LIMITS.deadlines)
+  deadlines?: Record<string, string>;
+}
+
+export class SubmitDeliverableDto {
+  @ApiProperty({ example: 'branch-17' })
+  @IsString()
+  @Matches(ID_PATTERN, { message: ID_MESSAGE })
+  unit: string;
+
+  @ApiProperty({ example: 'rectification-plan' })
+  @IsString()
+  @Matches(/^[a-z][a-z0-9-]{0,63}$/, { message: 'deliverable must be a deliverable id such as rectification-plan' })
+  deliverable: string;
+
+  @ApiProperty({ example: '第十七党支部整改方案' })
+  @IsString()
+  @Length(1, LIMITS.title)
+  title: string;
+
+  @ApiPropertyOptional({ description: `Text of the deliverable (at most ${LIMITS.content} characters)` })
+  @IsOptional()
+  @IsString()
+  @MaxLength(LIMITS.content)
+  content?: string;
+
+  @ApiPropertyOptional({ description: 'Where the document is kept (http or https)' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(LIMITS.url)
+  @IsUrl({ protocols: ['http', 'https'], require_protocol: true, require_tld: false })
+  url?: string;
+}
+
+export class ReviewDeliverableDto {
+  @ApiProperty({ example: 'branch-17' })
+  @IsString()
+  @Matches(ID_PATTERN, { message: ID_MESSAGE })
+  unit: string;
+
+  @ApiProperty({ example: 'rectification-plan' })
+  @IsString()
+  @Matches(/^[a-z][a-z0-9-]{0,63}$/, { message: 'deliverable must be a deliverable id such as rectification-plan' })
+  deliverable: string;
+
+  @ApiProperty({ enum: ['approved', 'returned'] })
+  @IsIn(['approved', 'returned'])
+  decision: 'approved' | 'returned';
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(LIMITS.comment)
+  comment?: string;
+}
+
+export class TransitionDto {
+  @ApiProperty({ example: 'ADVANCE' })
+  @IsString()
+  @Matches(/^[A-Z][A-Z0-9_]{0,63}$/, { message: 'event must be an upper-case event name such as ADVANCE' })
+  event: string;
+
+  @ApiPropertyOptional({ example: 'all plans approved at the leading group meeting of 12 Oct' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(LIMITS.reason)
+  reason?: string;
+}
+
+export class ListCampaignsQuery {
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  stage?: string;
+
+  @IsOptional()
+  @IsIn(['true', 'false'])
+  overdue?: 'true' | 'false';
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  workflow?: string;
+
+  @IsOptional()
+  @IsIn(['active', 'completed'])
+  status?: 'active' | 'completed';
+
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  limit?: number;
+
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  offset?: number;
+}
+
+export class HistoryQuery {
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  fromRevision?: number;
+
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  limit?: number;
+}
+
+export class StateQuery {
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  revision?: number;
+
+  @IsOptional()
+  @IsString()
+  @Matches(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/, { message: 'at must be an ISO-8601 date or date-time with a zone' })
+  at?: string;
+}

@@ -1,0 +1,117 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { EVENT_STORE, EventData, EventStore, RecordedEvent } from '../event-store/event-store.port';
+import { eventHash, GENESIS_HASH } from '../audit/domain/hash-chain';
+import { DOCKET_CONFIG } from '../config/config.module';
+import type { DocketConfig } from '../config/config';
+import type { Actor } from '../common/domain/domain-error';
+import { CampaignEvent, campaignStream, EventMetadata, RecordedCampaignEvent } from './domain/campaign-events';
+import { CampaignState, evolve, replay } from './domain/campaign-state';
+
+export interface AppendContext {
+  actor: Actor;
+  now: Date;
+  correlationId: string;
+  idempotencyKey?: string;
+  requestHash?: string;
+}
+
+export const asCampaignEvent = (e: RecordedEvent) => e as unknown as RecordedCampaignEvent;
+
+/**
+ * Loads campaigns by folding their streams and appends new events with the expected
+ * revision and the hash chain. Keeps folded states in memory (LRU) and only reads the
+ * events appended since, so a command costs one small read however long the history.
+ */
+@Injectable()
+export class CampaignRepository {
+  private readonly cache = new Map<string, CampaignState>();
+
+  constructor(
+    @Inject(EVENT_STORE) readonly store: EventStore,
+    @Inject(DOCKET_CONFIG) private readonly config: DocketConfig,
+  ) {}
+
+  /** The current state, caught up with the log (other instances may have appended). */
+  async load(campaignId: string): Promise<CampaignState | null> {
+    const cached = this.cache.get(campaignId) ?? null;
+    const events = await this.store.readStream(campaignStream(campaignId), { fromRevision: cached ? cached.revision + 1 : 0 });
+    let state = cached;
+    for (const e of events) state = evolve(state, asCampaignEvent(e));
+    if (state) this.remember(campaignId, state);
+    return state;
+  }
+
+  private remember(id: string, state: CampaignState): void {
+    this.cache.delete(id);
+    this.cache.set(id, state);
+    if (this.cache.size > this.config.cacheCampaigns) {
+      const oldest = this.cache.keys().next().value;
+      if (oldest !== undefined) this.cache.delete(oldest);
+    }
+  }
+
+  /** Appends decided events after `state` (null: a new stream); ConcurrencyError when someone else got there first. */
+  async append(campaignId: string, state: CampaignState | null, events: CampaignEvent[], ctx: AppendContext): Promise<RecordedCampaignEvent[]> {
+    let prevHash = state?.lastHash ?? GENESIS_HASH;
+    const occurredAt = ctx.now.toISOString();
+    const data: EventData[] = events.map((e) => {
+      const metadata: Omit<EventMetadata, 'hash'> & { hash?: string } = {
+        actor: ctx.actor,
+        occurredAt,
+        correlationId: ctx.correlationId,
+        prevHash,
+      };
+      if (ctx.idempotencyKey) {
+        metadata.idempotencyKey = ctx.idempotencyKey;
+        metadata.requestHash = ctx.requestHash;
+      }
+      const id = randomUUID();
+      metadata.hash = eventHash(prevHash, { id, type: e.type, data: e.data, metadata });
+      prevHash = metadata.hash;
+      return { id, type: e.type, data: e.data, metadata };
+    });
+    const result = await this.store.appendToStream(campaignStream(campaignId), data, {
+      expectedRevision: state ? state.revision : 'no_stream',
+    });
+    const first = result.nextExpectedRevision - data.length + 1;
+    const recorded = data.map((d, i) => ({ ...d, revision: first + i }) as unknown as RecordedCampaignEvent);
+    let next = state;
+    for (const r of recorded) next = evolve(next, r);
+    if (next) this.remember(campaignId, next);
+    return recorded;
+  }
+
+  /** Drops a cached state (after a failed append, so the next load re-reads). */
+  forget(campaignId: string): void {
+    this.cache.delete(campaignId);
+  }
+
+  async events(campaignId: string, fromRevision = 0, maxCount?: number): Promise<RecordedCampaignEvent[]> {
+    const events = await this.store.readStream(campaignStream(campaignId), { fromRevision, maxCount });
+    return events.map(asCampaignEvent);
+  }
+
+  /**
+   * The campaign as it was: folded from the log (never from the cache) up to a revision,
+   * or up to an instant (events that occurred at or before it).
+   */
+  async replayTo(campaignId: string, until: { revision?: number; at?: Date }): Promise<{ state: CampaignState | null; last?: RecordedCampaignEvent }> {
+    const maxCount = until.revision !== undefined ? until.revision + 1 : undefined;
+    const events = await this.events(campaignId, 0, maxCount);
+    const atMs = until.at?.getTime();
+    // A prefix of the history: the log's order is the truth, even if a clock ever stepped back.
+    let n = events.length;
+    if (atMs !== undefined) {
+      n = events.findIndex((e) => Date.parse(e.metadata.occurredAt) > atMs);
+      if (n === -1) n = events.length;
+    }
+    const upto = events.slice(0, n);
+    return { state: replay(upto), last: upto[upto.length - 1] };
+  }
+
+  async campaignIds(): Promise<string[]> {
+    const streams = await this.store.listStreams('campaign-');
+    return streams.map((s) => s.streamId.slice('campaign-'.length));
+  }
+}

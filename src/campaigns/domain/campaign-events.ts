@@ -1,0 +1,98 @@
+import type { Actor } from '../../common/domain/domain-error';
+import type { WorkflowDefinition } from '../../workflows/domain/workflow-definition';
+
+export const campaignStream = (campaignId: string) => `campaign-${campaignId}`;
+
+export interface UnitRef {
+  id: string;
+  name: string;
+}
+
+export interface CampaignLaunched {
+  type: 'CampaignLaunched';
+  data: {
+    campaignId: string;
+    title: string;
+    /** The full definition in force: later edits of workflows/ never change a replay. */
+    workflow: WorkflowDefinition;
+    units: UnitRef[];
+    /** Absolute deadlines per stage id (ISO instants, UTC). */
+    deadlines: Record<string, string>;
+    stage: string;
+  };
+}
+
+export interface DeliverableSubmitted {
+  type: 'DeliverableSubmitted';
+  data: {
+    stage: string;
+    unit: string;
+    deliverable: string;
+    title: string;
+    content?: string;
+    url?: string;
+    /** 1 for the first submission, +1 for each resubmission. */
+    version: number;
+  };
+}
+
+export interface DeliverableReviewed {
+  type: 'DeliverableReviewed';
+  data: {
+    stage: string;
+    unit: string;
+    deliverable: string;
+    decision: 'approved' | 'returned';
+    comment?: string;
+    version: number;
+  };
+}
+
+export interface StageAdvanced {
+  type: 'StageAdvanced';
+  data: { from: string; to: string; event: string; reason?: string };
+}
+
+export interface CampaignCompleted {
+  type: 'CampaignCompleted';
+  data: { stage: string };
+}
+
+export type CampaignEvent =
+  | CampaignLaunched
+  | DeliverableSubmitted
+  | DeliverableReviewed
+  | StageAdvanced
+  | CampaignCompleted;
+
+export type CampaignEventType = CampaignEvent['type'];
+
+export const CAMPAIGN_EVENT_TYPES: readonly CampaignEventType[] = [
+  'CampaignLaunched',
+  'DeliverableSubmitted',
+  'DeliverableReviewed',
+  'StageAdvanced',
+  'CampaignCompleted',
+];
+
+/** What every stored event carries besides its data. */
+export interface EventMetadata {
+  actor: Actor;
+  /** Domain time, from the Clock at decision time (ISO, UTC). */
+  occurredAt: string;
+  correlationId: string;
+  causationId?: string;
+  /** Set when the command carried an Idempotency-Key. */
+  idempotencyKey?: string;
+  /** Fingerprint of the request that carried the key, to refuse reusing a key for another request. */
+  requestHash?: string;
+  prevHash: string;
+  hash: string;
+}
+
+/** An event as the domain folds it: the stored envelope. */
+export type RecordedCampaignEvent = CampaignEvent & {
+  id: string;
+  revision: number;
+  metadata: EventMetadata;
+};

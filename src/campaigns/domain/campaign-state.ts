@@ -1,0 +1,161 @@
+import type { StageDefinition, WorkflowDefinition } from '../../workflows/domain/workflow-definition';
+import type { RecordedCampaignEvent, UnitRef } from './campaign-events';
+import type { Actor } from '../../common/domain/domain-error';
+
+export type DeliverableStatus = 'missing' | 'submitted' | 'approved' | 'returned';
+
+export interface DeliverableRecord {
+  status: Exclude<DeliverableStatus, 'missing'>;
+  /** When it was last submitted. */
+  at: string;
+  title: string;
+  url?: string;
+  version: number;
+  reviewedAt?: string;
+  comment?: string;
+}
+
+/** stage → unit → deliverable → record (absent = missing). */
+export type DeliverableMatrix = Record<string, Record<string, Record<string, DeliverableRecord>>>;
+
+export interface StageVisit {
+  stage: string;
+  enteredAt: string;
+  event?: string;
+  actor?: Actor;
+  reason?: string;
+}
+
+export interface CampaignState {
+  id: string;
+  title: string;
+  definition: WorkflowDefinition;
+  status: 'active' | 'completed';
+  stage: string;
+  stageEnteredAt: string;
+  launchedAt: string;
+  launchedBy: Actor;
+  completedAt?: string;
+  /** Revision of the last folded event. */
+  revision: number;
+  /** Hash of the last folded event: the next event's prevHash. */
+  lastHash: string;
+  lastEventAt: string;
+  units: UnitRef[];
+  unitIds: Set<string>;
+  deadlines: Record<string, string>;
+  deliverables: DeliverableMatrix;
+  stages: StageVisit[];
+  /** Idempotency-Key → the revision range it produced and the request fingerprint. */
+  idempotency: Map<string, { firstRevision: number; lastRevision: number; requestHash?: string }>;
+}
+
+export function stageOf(def: WorkflowDefinition, stageId: string): StageDefinition {
+  const s = def.stages.find((x) => x.id === stageId);
+  if (!s) throw new Error(`workflow ${def.id} v${def.version} has no stage ${stageId}`);
+  return s;
+}
+
+/**
+ * Folds one event into the state. The fold owns the state it is given and updates it
+ * in place (a replay of a long history must not copy 120-unit matrices per event);
+ * callers that keep an older state must fold into a clone (see cloneState).
+ * Events at or below the state's revision are ignored, so delivering one twice is harmless.
+ */
+export function evolve(state: CampaignState | null, event: RecordedCampaignEvent): CampaignState | null {
+  if (state && event.revision <= state.revision) return state;
+  const at = event.metadata.occurredAt;
+  if (event.type === 'CampaignLaunched') {
+    if (state) return state;
+    const d = event.data;
+    return {
+      id: d.campaignId,
+      title: d.title,
+      definition: d.workflow,
+      status: 'active',
+      stage: d.stage,
+      stageEnteredAt: at,
+      launchedAt: at,
+      launchedBy: event.metadata.actor,
+      revision: event.revision,
+      lastHash: event.metadata.hash,
+      lastEventAt: at,
+      units: d.units,
+      unitIds: new Set(d.units.map((u) => u.id)),
+      deadlines: d.deadlines ?? {},
+      deliverables: {},
+      stages: [{ stage: d.stage, enteredAt: at, actor: event.metadata.actor }],
+      idempotency: new Map(),
+    };
+  }
+  if (!state) return state;
+  switch (event.type) {
+    case 'DeliverableSubmitted': {
+      const d = event.data;
+      const unit = ((state.deliverables[d.stage] ??= {})[d.unit] ??= {});
+      unit[d.deliverable] = { status: 'submitted', at, title: d.title, url: d.url, version: d.version };
+      break;
+    }
+    case 'DeliverableReviewed': {
+      const d = event.data;
+      const rec = state.deliverables[d.stage]?.[d.unit]?.[d.deliverable];
+      if (rec) {
+        rec.status = d.decision;
+        rec.reviewedAt = at;
+        rec.comment = d.comment;
+      }
+      break;
+    }
+    case 'StageAdvanced':
+      state.stage = event.data.to;
+      state.stageEnteredAt = at;
+      state.stages.push({
+        stage: event.data.to,
+        enteredAt: at,
+        event: event.data.event,
+        actor: event.metadata.actor,
+        reason: event.data.reason,
+      });
+      break;
+    case 'CampaignCompleted':
+      state.status = 'completed';
+      state.completedAt = at;
+      break;
+  }
+  const key = event.metadata.idempotencyKey;
+  if (key) {
+    const seen = state.idempotency.get(key);
+    if (seen) seen.lastRevision = event.revision;
+    else state.idempotency.set(key, { firstRevision: event.revision, lastRevision: event.revision, requestHash: event.metadata.requestHash });
+  }
+  state.revision = event.revision;
+  state.lastHash = event.metadata.hash;
+  state.lastEventAt = at;
+  return state;
+}
+
+/** Folds a history from nothing. */
+export function replay(events: Iterable<RecordedCampaignEvent>, state: CampaignState | null = null): CampaignState | null {
+  for (const e of events) state = evolve(state, e);
+  return state;
+}
+
+/** A deep copy, for callers that fold further but must keep the original (the definition is shared: it never changes). */
+export function cloneState(s: CampaignState): CampaignState {
+  const deliverables: DeliverableMatrix = {};
+  for (const [stage, units] of Object.entries(s.deliverables)) {
+    const u: Record<string, Record<string, DeliverableRecord>> = {};
+    for (const [unit, ds] of Object.entries(units)) {
+      const r: Record<string, DeliverableRecord> = {};
+      for (const [id, rec] of Object.entries(ds)) r[id] = { ...rec };
+      u[unit] = r;
+    }
+    deliverables[stage] = u;
+  }
+  return {
+    ...s,
+    deliverables,
+    stages: s.stages.slice(),
+    idempotency: new Map([...s.idempotency].map(([k, v]) => [k, { ...v }])),
+  };
+}

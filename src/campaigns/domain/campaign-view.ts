@@ -1,0 +1,99 @@
+import { CampaignState, DeliverableRecord, stageOf } from './campaign-state';
+import { stageDeadline } from './campaign-facts';
+import { TransitionOption, transitionOptions } from './decide';
+
+export interface DeliverableView {
+  status: 'missing' | 'submitted' | 'approved' | 'returned';
+  at?: string;
+  title?: string;
+  url?: string;
+  version?: number;
+  reviewedAt?: string;
+  comment?: string;
+}
+
+export interface CampaignView {
+  id: string;
+  title: string;
+  workflow: { id: string; version: number };
+  stage: string;
+  stageTitle: { zh: string; en: string };
+  stageEnteredAt: string;
+  status: 'active' | 'completed';
+  revision: number;
+  launchedAt: string;
+  completedAt?: string;
+  deadline: string | null;
+  overdue: boolean;
+  units: { id: string; name: string; deliverables: Record<string, DeliverableView> }[];
+  transitions: TransitionOption[];
+}
+
+function deliverableView(rec: DeliverableRecord | undefined): DeliverableView {
+  if (!rec) return { status: 'missing' };
+  const v: DeliverableView = { status: rec.status, at: rec.at, title: rec.title, version: rec.version };
+  if (rec.url !== undefined) v.url = rec.url;
+  if (rec.reviewedAt !== undefined) v.reviewedAt = rec.reviewedAt;
+  if (rec.comment !== undefined) v.comment = rec.comment;
+  return v;
+}
+
+/**
+ * The campaign as GET /api/campaigns/:id shows it (DESIGN §4). `now` decides `overdue`
+ * and the date guards; it is an input, so a replay at a given time gives the same view.
+ */
+export function campaignView(state: CampaignState, now: Date): CampaignView {
+  const stage = stageOf(state.definition, state.stage);
+  const deadline = state.status === 'active' ? (stageDeadline(state) ?? null) : null;
+  const matrix = state.deliverables[state.stage] ?? {};
+  const view: CampaignView = {
+    id: state.id,
+    title: state.title,
+    workflow: { id: state.definition.id, version: state.definition.version },
+    stage: state.stage,
+    stageTitle: stage.title,
+    stageEnteredAt: state.stageEnteredAt,
+    status: state.status,
+    revision: state.revision,
+    launchedAt: state.launchedAt,
+    deadline,
+    overdue: deadline !== null && now.getTime() > Date.parse(deadline),
+    units: state.units.map((u) => {
+      const deliverables: Record<string, DeliverableView> = {};
+      for (const d of stage.deliverables ?? []) deliverables[d.id] = deliverableView(matrix[u.id]?.[d.id]);
+      return { id: u.id, name: u.name, deliverables };
+    }),
+    transitions: transitionOptions(state, now),
+  };
+  if (state.completedAt) view.completedAt = state.completedAt;
+  return view;
+}
+
+/** The short form used in lists. */
+export function campaignSummary(state: CampaignState, now: Date) {
+  const deadline = state.status === 'active' ? (stageDeadline(state) ?? null) : null;
+  const matrix = state.deliverables[state.stage] ?? {};
+  const stage = stageOf(state.definition, state.stage);
+  let owed = 0;
+  let done = 0;
+  for (const u of state.units) {
+    for (const d of stage.deliverables ?? []) {
+      owed += 1;
+      const s = matrix[u.id]?.[d.id]?.status;
+      if (s === 'approved' || (s === 'submitted' && !d.review)) done += 1;
+    }
+  }
+  return {
+    id: state.id,
+    title: state.title,
+    workflow: { id: state.definition.id, version: state.definition.version },
+    stage: state.stage,
+    status: state.status,
+    revision: state.revision,
+    units: state.units.length,
+    deliverables: { owed, done },
+    deadline,
+    overdue: deadline !== null && now.getTime() > Date.parse(deadline),
+    launchedAt: state.launchedAt,
+  };
+}

@@ -1,0 +1,1 @@
+export const DOCKET_CONFIG = Symbol('DOCKET_CONFIG');

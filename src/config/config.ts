@@ -1,0 +1,88 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+export interface DocketConfig {
+  port: number;
+  host: string;
+  dataDir: string;
+  workflowsDir: string;
+  store: 'sqlite' | 'postgres' | 'kurrentdb';
+  databaseUrl?: string;
+  kurrentdbUrl?: string;
+  sqliteSynchronous: 'FULL' | 'NORMAL';
+  jwtSecret: string;
+  /** Largest request body accepted, in bytes. */
+  bodyLimit: number;
+  /** Most campaign states kept in memory (least recently used are dropped). */
+  cacheCampaigns: number;
+  logLevel: 'silent' | 'error' | 'warn' | 'info' | 'debug';
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const int = (problems: string[], name: string, raw: string | undefined, fallback: number, min: number, max: number) => {
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    problems.push(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
+    return fallback;
+  }
+  return n;
+};
+
+/**
+ * Reads and checks the environment once, at boot. Every problem is reported together,
+ * by variable name, before anything starts.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): DocketConfig {
+  const problems: string[] = [];
+  const dataDir = resolve(cwd, env.DOCKET_DATA_DIR || 'data');
+  const workflowsDir = resolve(cwd, env.DOCKET_WORKFLOWS_DIR || 'workflows');
+  const store = (env.DOCKET_STORE || 'sqlite') as DocketConfig['store'];
+  if (!['sqlite', 'postgres', 'kurrentdb'].includes(store)) {
+    problems.push(`DOCKET_STORE must be sqlite, postgres or kurrentdb, got "${env.DOCKET_STORE}"`);
+  }
+  if (store === 'postgres' && !env.DATABASE_URL) problems.push('DOCKET_STORE=postgres needs DATABASE_URL (postgres://user@host:5432/db)');
+  if (store === 'kurrentdb' && !env.KURRENTDB_URL) problems.push('DOCKET_STORE=kurrentdb needs KURRENTDB_URL (kurrentdb://host:2113?tls=false)');
+  const sync = (env.DOCKET_SQLITE_SYNCHRONOUS || 'FULL').toUpperCase();
+  if (sync !== 'FULL' && sync !== 'NORMAL') problems.push(`DOCKET_SQLITE_SYNCHRONOUS must be FULL or NORMAL, got "${env.DOCKET_SQLITE_SYNCHRONOUS}"`);
+  const logLevel = (env.DOCKET_LOG_LEVEL || 'info') as DocketConfig['logLevel'];
+  if (!['silent', 'error', 'warn', 'info', 'debug'].includes(logLevel)) {
+    problems.push(`DOCKET_LOG_LEVEL must be silent, error, warn, info or debug, got "${env.DOCKET_LOG_LEVEL}"`);
+  }
+  const secret = env.DOCKET_JWT_SECRET;
+  if (secret !== undefined && secret.length < 32) problems.push('DOCKET_JWT_SECRET must be at least 32 characters');
+  const config: DocketConfig = {
+    port: int(problems, 'PORT', env.PORT, 3000, 0, 65535),
+    host: env.HOST || '0.0.0.0',
+    dataDir,
+    workflowsDir,
+    store,
+    databaseUrl: env.DATABASE_URL,
+    kurrentdbUrl: env.KURRENTDB_URL,
+    sqliteSynchronous: sync as 'FULL' | 'NORMAL',
+    jwtSecret: secret ?? '',
+    bodyLimit: int(problems, 'DOCKET_BODY_LIMIT', env.DOCKET_BODY_LIMIT, 1024 * 1024, 1024, 64 * 1024 * 1024),
+    cacheCampaigns: int(problems, 'DOCKET_CACHE_CAMPAIGNS', env.DOCKET_CACHE_CAMPAIGNS, 20000, 1, 10_000_000),
+    logLevel,
+  };
+  if (problems.length) throw new ConfigError(problems);
+  if (!config.jwtSecret) config.jwtSecret = dataDirSecret(dataDir);
+  return config;
+}
+
+/** A secret generated once into the data dir, so tokens survive restarts without any setup. */
+export function dataDirSecret(dataDir: string): string {
+  const file = join(dataDir, 'jwt-secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(32).toString('hex');
+  writeFileSync(file, secret + '\n', { mode: 0o600, flag: 'wx' });
+  return secret;
+}

@@ -1,0 +1,248 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { assertDistinctIds, repeatedAppendResult } from '../append-rules';
+import { SubscriptionHub } from '../catch-up-subscription';
+import {
+  AppendOptions,
+  AppendResult,
+  checkExpected,
+  EventData,
+  EventHandler,
+  EventStore,
+  ReadAllOptions,
+  ReadStreamOptions,
+  RecordedEvent,
+  StoreUnavailableError,
+  StreamInfo,
+  SubscribeToAllOptions,
+  Subscription,
+} from '../event-store.port';
+
+export interface SqliteEventStoreOptions {
+  /** File path, or ':memory:'. */
+  filename: string;
+  /**
+   * FULL (default): an acknowledged append survives kill -9 and power loss (WAL is fsynced at commit).
+   * NORMAL: survives kill -9 but a power cut may lose the last commits; about 3x faster.
+   */
+  synchronous?: 'FULL' | 'NORMAL';
+  /**
+   * How often idle subscriptions look for events written by other processes sharing the file
+   * (appends through this instance wake them at once). Default 200 ms.
+   */
+  pollIntervalMs?: number;
+}
+
+interface Row {
+  position: number;
+  stream_id: string;
+  revision: number;
+  id: string;
+  type: string;
+  data: string;
+  metadata: string;
+  recorded_at: string;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS events (
+  position    INTEGER PRIMARY KEY AUTOINCREMENT,
+  stream_id   TEXT    NOT NULL,
+  revision    INTEGER NOT NULL,
+  id          TEXT    NOT NULL UNIQUE,
+  type        TEXT    NOT NULL,
+  data        TEXT    NOT NULL,
+  metadata    TEXT    NOT NULL,
+  recorded_at TEXT    NOT NULL,
+  UNIQUE (stream_id, revision)
+);
+CREATE TABLE IF NOT EXISTS streams (
+  stream_id  TEXT    PRIMARY KEY,
+  revision   INTEGER NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS streams_created ON streams (created_at);
+`;
+
+/** SQLite result codes that mean "the storage failed or is busy", not "the request was wrong". */
+const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY|PROTOCOL|NOMEM|NOLFS|AUTH)/;
+
+function toRecorded(r: Row): RecordedEvent {
+  return {
+    id: r.id,
+    streamId: r.stream_id,
+    type: r.type,
+    revision: r.revision,
+    position: r.position,
+    data: JSON.parse(r.data),
+    metadata: JSON.parse(r.metadata),
+    recordedAt: r.recorded_at,
+  };
+}
+
+/** instr(x, p) = 1 is "x starts with p" without LIKE escaping, and counts characters the same way on both sides. */
+const prefixFilter = (count: number) => Array.from({ length: count }, () => 'instr(stream_id, ?) = 1').join(' OR ');
+
+/**
+ * The embedded default store. One file, WAL mode; writers are serialised by SQLite
+ * (BEGIN IMMEDIATE), so the global position is also the commit order and a reader
+ * never meets a gap that fills later. Several processes may share the file.
+ */
+export class SqliteEventStore implements EventStore {
+  readonly db: Database.Database;
+  private readonly stmt;
+  private readonly byPrefixes = new Map<number, Database.Statement<unknown[], Row>>();
+  private readonly appendTx: (streamId: string, events: EventData[], options: AppendOptions) => AppendResult;
+  private readonly hub: SubscriptionHub;
+  private closed = false;
+
+  constructor(options: SqliteEventStoreOptions) {
+    try {
+      if (options.filename !== ':memory:') mkdirSync(dirname(options.filename), { recursive: true });
+      this.db = new Database(options.filename);
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
+      this.db.pragma('busy_timeout = 10000');
+      this.db.exec(SCHEMA);
+    } catch (error) {
+      this.db?.close();
+      throw new StoreUnavailableError(`cannot open SQLite event store ${options.filename}: ${String(error)}`, error);
+    }
+    this.stmt = {
+      revision: this.db.prepare<[string], { revision: number }>('SELECT revision FROM streams WHERE stream_id = ?'),
+      insertStream: this.db.prepare('INSERT INTO streams (stream_id, revision, created_at) VALUES (?, ?, ?)'),
+      updateStream: this.db.prepare('UPDATE streams SET revision = ? WHERE stream_id = ?'),
+      insert: this.db.prepare(
+        'INSERT INTO events (stream_id, revision, id, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      byId: this.db.prepare<[string], { stream_id: string; revision: number; position: number }>(
+        'SELECT stream_id, revision, position FROM events WHERE id = ?',
+      ),
+      forwards: this.db.prepare<[string, number, number], Row>(
+        'SELECT * FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision ASC LIMIT ?',
+      ),
+      backwards: this.db.prepare<[string, number, number], Row>(
+        'SELECT * FROM events WHERE stream_id = ? AND revision <= ? ORDER BY revision DESC LIMIT ?',
+      ),
+      all: this.db.prepare<[number, number], Row>('SELECT * FROM events WHERE position > ? ORDER BY position ASC LIMIT ?'),
+      streams: this.db.prepare<[], { stream_id: string; revision: number }>(
+        'SELECT stream_id, revision FROM streams ORDER BY created_at ASC',
+      ),
+      streamsByPrefix: this.db.prepare<[string], { stream_id: string; revision: number }>(
+        `SELECT stream_id, revision FROM streams WHERE ${prefixFilter(1)} ORDER BY created_at ASC`,
+      ),
+    };
+    this.appendTx = this.db.transaction((streamId: string, events: EventData[], options: AppendOptions) =>
+      this.appendInTx(streamId, events, options),
+    ).immediate as any;
+    this.hub = new SubscriptionHub((o) => this.readAll(o), { pollIntervalMs: options.pollIntervalMs ?? 200 });
+  }
+
+  private appendInTx(streamId: string, events: EventData[], options: AppendOptions): AppendResult {
+    const current = this.stmt.revision.get(streamId)?.revision ?? -1;
+    const repeated = repeatedAppendResult(streamId, events, (id) => {
+      const hit = this.stmt.byId.get(id);
+      return hit && { streamId: hit.stream_id, revision: hit.revision, position: hit.position };
+    });
+    if (repeated) return repeated;
+    checkExpected(streamId, options.expectedRevision, current);
+    if (events.length === 0) return { nextExpectedRevision: current, position: 0 };
+    const now = new Date().toISOString();
+    let revision = current;
+    let position = 0;
+    for (const e of events) {
+      revision += 1;
+      const info = this.stmt.insert.run(
+        streamId,
+        revision,
+        e.id,
+        e.type,
+        JSON.stringify(e.data ?? null),
+        JSON.stringify(e.metadata ?? {}),
+        now,
+      );
+      position = Number(info.lastInsertRowid);
+    }
+    if (current === -1) this.stmt.insertStream.run(streamId, revision, position);
+    else this.stmt.updateStream.run(revision, streamId);
+    return { nextExpectedRevision: revision, position };
+  }
+
+  async appendToStream(streamId: string, events: EventData[], options: AppendOptions = {}): Promise<AppendResult> {
+    return this.appendSync(streamId, events, options);
+  }
+
+  /** Synchronous append, for callers (benchmarks, CLI) that want no promise per call. */
+  appendSync(streamId: string, events: EventData[], options: AppendOptions = {}): AppendResult {
+    assertDistinctIds(streamId, events);
+    const result = this.guard(() => this.appendTx(streamId, events, options));
+    if (events.length > 0) this.hub.notify();
+    return result;
+  }
+
+  async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+    const max = options.maxCount ?? Number.MAX_SAFE_INTEGER;
+    const rows = this.guard(() =>
+      options.direction === 'backwards'
+        ? this.stmt.backwards.all(streamId, options.fromRevision ?? Number.MAX_SAFE_INTEGER, max)
+        : this.stmt.forwards.all(streamId, options.fromRevision ?? 0, max),
+    );
+    return rows.map(toRecorded);
+  }
+
+  async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
+    const after = options.afterPosition ?? 0;
+    const max = options.maxCount ?? 1000;
+    const prefixes = options.streamPrefixes;
+    const rows = this.guard(() => {
+      if (!prefixes?.length) return this.stmt.all.all(after, max);
+      let stmt = this.byPrefixes.get(prefixes.length);
+      if (!stmt) {
+        stmt = this.db.prepare<unknown[], Row>(
+          `SELECT * FROM events WHERE position > ? AND (${prefixFilter(prefixes.length)}) ORDER BY position ASC LIMIT ?`,
+        );
+        this.byPrefixes.set(prefixes.length, stmt);
+      }
+      return stmt.all(after, ...prefixes, max);
+    });
+    return rows.map(toRecorded);
+  }
+
+  async streamRevision(streamId: string): Promise<number> {
+    return this.guard(() => this.stmt.revision.get(streamId)?.revision ?? -1);
+  }
+
+  async listStreams(prefix?: string): Promise<StreamInfo[]> {
+    const rows = this.guard(() =>
+      prefix === undefined ? this.stmt.streams.all() : this.stmt.streamsByPrefix.all(prefix),
+    );
+    return rows.map((r) => ({ streamId: r.stream_id, revision: r.revision }));
+  }
+
+  subscribeToAll(options: SubscribeToAllOptions, handler: EventHandler): Subscription {
+    this.guard(() => undefined);
+    return this.hub.subscribe(options, handler);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.hub.closeAll();
+    this.closed = true;
+    if (this.db.open) this.db.close();
+  }
+
+  /** Storage failures become StoreUnavailableError; domain errors (conflicts, duplicates) pass through. */
+  private guard<T>(work: () => T): T {
+    if (this.closed) throw new StoreUnavailableError('the SQLite event store is closed');
+    try {
+      return work();
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (typeof code === 'string' && UNAVAILABLE.test(code)) {
+        throw new StoreUnavailableError(`SQLite event store: ${(error as Error).message}`, error);
+      }
+      throw error;
+    }
+  }
+}
