@@ -5,7 +5,6 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { randomUUID } from 'node:crypto';
 import { AppModule, AppOptions } from './app.module';
-import { toProblem } from './common/problem.filter';
 
 const LEVELS: Record<string, LogLevel[] | false> = {
   silent: false,
@@ -20,17 +19,12 @@ export async function createApp(options: AppOptions): Promise<NestFastifyApplica
   const adapter = new FastifyAdapter({
     bodyLimit: options.config.bodyLimit,
     genReqId: () => randomUUID(),
-    // Errors Fastify raises before Nest sees the request (bad JSON, too large, wrong type) are problems too.
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(options), adapter, {
     logger: LEVELS[options.config.logLevel] ?? LEVELS.info,
     abortOnError: false,
   });
   const fastify = app.getHttpAdapter().getInstance();
-  fastify.setErrorHandler((error, request, reply) => {
-    const problem = toProblem(error, request.url);
-    void reply.status(problem.status).header('Content-Type', 'application/problem+json; charset=utf-8').send(problem);
-  });
   const doc = new DocumentBuilder()
     .setTitle('Docket')
     .setDescription(

@@ -1,4 +1,4 @@
-import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
+import { DynamicModule, Inject, Injectable, Module, OnApplicationShutdown, ValidationPipe } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { AuthGuard, JWT_CODEC } from './auth/auth.guard';
@@ -55,6 +55,20 @@ export const validationPipe = new ValidationPipe({
   },
 });
 
+const APP_OPTIONS = Symbol('APP_OPTIONS');
+
+/** Closes the store the application opened itself (a store handed in belongs to the caller). */
+@Injectable()
+class StoreLifecycle implements OnApplicationShutdown {
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(APP_OPTIONS) private readonly options: AppOptions,
+  ) {}
+  async onApplicationShutdown() {
+    if (!this.options.store) await this.store.close();
+  }
+}
+
 @Module({})
 export class AppModule {
   static forRoot(options: AppOptions): DynamicModule {
@@ -63,7 +77,9 @@ export class AppModule {
       imports: [CqrsModule.forRoot()],
       controllers: [HealthController, WorkflowsController, CampaignsController],
       providers: [
+        { provide: APP_OPTIONS, useValue: options },
         { provide: DOCKET_CONFIG, useValue: options.config },
+        StoreLifecycle,
         { provide: CLOCK, useValue: options.clock ?? new SystemClock() },
         { provide: EVENT_STORE, useFactory: () => options.store ?? createEventStore(options.config) },
         { provide: JWT_CODEC, useFactory: () => new JwtCodec(options.config.jwtSecret) },

@@ -73,10 +73,14 @@ const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'VALIDATION_FAILED',
 };
 
 export function toProblem(error: unknown, instance?: string): Problem {
+  // Nest wraps Fastify's own errors (bad JSON, body too large) in an HttpException; judge the original.
+  const cause = error instanceof HttpException ? (error.cause as any) : undefined;
+  if (cause && typeof cause.code === 'string' && cause.code.startsWith('FST_')) error = cause;
   let code = 'INTERNAL';
   let detail = 'internal error';
   let extensions: Record<string, unknown> = {};
@@ -91,20 +95,16 @@ export function toProblem(error: unknown, instance?: string): Problem {
   } else if (error instanceof StoreUnavailableError) {
     code = error.code;
     detail = 'the event store is unavailable; retry later';
+  } else if (error && typeof error === 'object' && typeof (error as any).code === 'string' && (error as any).code.startsWith('FST_')) {
+    // Fastify's own errors (bad JSON, body too large, wrong content type), raised before a route runs.
+    const fst = (error as any).code as string;
+    code = FASTIFY_CODES[fst] ?? (fst.startsWith('FST_ERR_CTP') ? 'INVALID_JSON' : (error as any).statusCode === 404 ? 'NOT_FOUND' : 'VALIDATION_FAILED');
+    detail = String((error as { message?: unknown }).message);
   } else if (error instanceof HttpException) {
     const status = error.getStatus();
     code = status === 404 ? 'NOT_FOUND' : status === 413 ? 'PAYLOAD_TOO_LARGE' : status === 405 ? 'METHOD_NOT_ALLOWED' : status === 429 ? 'TOO_MANY_REQUESTS' : status < 500 ? 'VALIDATION_FAILED' : 'INTERNAL';
     const body = error.getResponse() as any;
     detail = typeof body === 'string' ? body : Array.isArray(body?.message) ? body.message.join('; ') : (body?.message ?? error.message);
-  } else if (error && typeof error === 'object' && 'code' in error && typeof (error as any).code === 'string') {
-    const fst = (error as any).code as string;
-    if (FASTIFY_CODES[fst]) {
-      code = FASTIFY_CODES[fst];
-      detail = String((error as { message?: unknown }).message);
-    } else if ((error as any).statusCode === 400 || fst.startsWith('FST_ERR_CTP')) {
-      code = 'INVALID_JSON';
-      detail = String((error as { message?: unknown }).message);
-    }
   } else if (error instanceof SyntaxError) {
     code = 'INVALID_JSON';
     detail = error.message;

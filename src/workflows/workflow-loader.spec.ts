@@ -447,7 +447,15 @@ describe('validateWorkflow', () => {
       def.stages[0].transitions.push({ event: 'PARK', target: 'limbo' });
       expect(invalid(def)).toEqual([
         'test.yaml: stages[1]: stage "limbo" is not final and has no transitions: a campaign would stay there for ever',
-        'test.yaml: stages[1].transitions: no final stage can be reached from stage "limbo": a campaign there could never finish',
+      ]);
+    });
+
+    it('refuses a workflow whose final stage cannot be reached from the initial stage', () => {
+      const def = sample();
+      def.stages[0].transitions[0].target = 'review';
+      def.stages.splice(1, 0, { id: 'review', title: text('复核', 'Review'), transitions: [{ event: 'BACK', target: 'drafting' }] });
+      expect(invalid(def)).toEqual([
+        'test.yaml: initial: no final stage (done) can be reached from "drafting"',
       ]);
     });
 

@@ -1,0 +1,93 @@
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+import { EventStore, StoreUnavailableError } from '../../src/event-store/event-store.port';
+import { PostgresEventStore } from '../../src/event-store/postgres/postgres-event-store';
+import { describeEventStoreConformance } from './event-store.conformance';
+
+const url = process.env.DOCKET_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+// One schema per store, unique per run and jest worker; all dropped at the end.
+const run = `es_test_${process.pid}_${randomBytes(3).toString('hex')}`;
+const schemas: string[] = [];
+let count = 0;
+const newSchema = (suffix = '') => {
+  const schema = `${run}_${++count}${suffix}`;
+  schemas.push(schema);
+  return schema;
+};
+// A poll far beyond the test timeouts: live delivery across handles must come from LISTEN/NOTIFY.
+const open = (schema: string) => PostgresEventStore.create({ connectionString: url, schema, pollIntervalMs: 600_000 });
+const schemaOf = (store: EventStore) => (store as PostgresEventStore).schema;
+
+async function admin<T>(work: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+afterAll(async () => {
+  await admin(async (client) => {
+    for (const schema of schemas) await client.query(`DROP SCHEMA IF EXISTS "${schema.replace(/"/g, '""')}" CASCADE`);
+  });
+});
+
+describeEventStoreConformance('PostgreSQL', {
+  create: () => open(newSchema()),
+  reopen: async (store) => {
+    await store.close();
+    return open(schemaOf(store));
+  },
+  openAnother: (store) => open(schemaOf(store)),
+});
+
+describe('PostgreSQL event store, adapter specifics', () => {
+  it('fails with StoreUnavailableError when the server cannot be reached', async () => {
+    const unreachable = PostgresEventStore.create({ connectionString: 'postgres://postgres@127.0.0.1:1/test', connectTimeoutMs: 2000 });
+    await expect(unreachable).rejects.toBeInstanceOf(StoreUnavailableError);
+  });
+
+  it('several processes can create the same schema at once', async () => {
+    const schema = newSchema();
+    const stores = await Promise.all([1, 2, 3, 4, 5].map(() => open(schema)));
+    await Promise.all(stores.map((s, n) => s.appendToStream(`s-${n}`, [{ id: `e-${n}`, type: 'T', data: {} }])));
+    expect(await stores[0].listStreams()).toHaveLength(5);
+    await Promise.all(stores.map((s) => s.close()));
+  });
+
+  it('quotes schema names that need it', async () => {
+    const schema = newSchema(' Odd "name"');
+    const store = await open(schema);
+    await store.appendToStream('s', [{ id: 'e', type: 'T', data: {} }]);
+    const received: string[] = [];
+    const sub = store.subscribeToAll({}, (e) => void received.push(e.id));
+    await sub.caughtUp;
+    expect(received).toEqual(['e']);
+    await store.close();
+  });
+
+  it('a subscription keeps hearing other writers after its LISTEN connection is killed', async () => {
+    const store = await open(newSchema());
+    const other = await open(store.schema);
+    const received: string[] = [];
+    const sub = store.subscribeToAll({}, (e) => void received.push(e.id));
+    await sub.caughtUp;
+    const listening = async () =>
+      admin(async (c) => (await c.query(`SELECT pid FROM pg_stat_activity WHERE query = $1`, [`LISTEN "docket_events_${store.schema}"`])).rows);
+    let pids: { pid: number }[] = [];
+    for (let n = 0; n < 100 && pids.length === 0; n++) {
+      pids = await listening();
+      if (!pids.length) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(pids).toHaveLength(1);
+    await admin((c) => c.query('SELECT pg_terminate_backend($1)', [pids[0].pid]));
+    await new Promise((r) => setTimeout(r, 1500)); // the listener reconnects after about a second
+    await other.appendToStream('s', [{ id: 'after-kill', type: 'T', data: {} }]);
+    const deadline = Date.now() + 5000;
+    while (!received.includes('after-kill') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(received).toEqual(['after-kill']);
+    await Promise.all([store.close(), other.close()]);
+  });
+});
