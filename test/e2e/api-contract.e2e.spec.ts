@@ -184,8 +184,13 @@ describe('the public HTTP contract', () => {
       expect((await submit(id, 'branch-2', 'problem-list', { token: docket.bureau })).status).toBe(201);
     });
 
-    it('does not let a unit that is not part of a campaign submit to it (404, nothing appended)', async () => {
-      await expectRefusedAppendingNothing(other, () => submit(other, 'branch-1', 'problem-list'), 422, 'UNKNOWN_UNIT');
+    it('answers a unit submitting to a campaign it is not part of as if the campaign did not exist (404, nothing appended)', async () => {
+      await expectRefusedAppendingNothing(other, () => submit(other, 'branch-1', 'problem-list'), 404, 'CAMPAIGN_NOT_FOUND');
+      // not even a precondition or an idempotency answer may tell it the campaign exists
+      await expectRefusedAppendingNothing(other, () => submit(other, 'branch-1', 'problem-list', { headers: { 'if-match': '"99"' } }), 404, 'CAMPAIGN_NOT_FOUND');
+      await expectRefusedAppendingNothing(other, () => submit(other, 'branch-1', 'problem-list', { headers: { 'idempotency-key': 'probe' } }), 404, 'CAMPAIGN_NOT_FOUND');
+      const missing = await submit('no-such-campaign', 'branch-1', 'problem-list');
+      expectProblem(missing, 404, 'CAMPAIGN_NOT_FOUND');
     });
 
     it('refuses unit tokens on review, transition, launch, history, state and verify with 403', async () => {
