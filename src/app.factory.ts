@@ -5,6 +5,8 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { randomUUID } from 'node:crypto';
 import { AppModule, AppOptions } from './app.module';
+import { loadWorkflowsDir } from './workflows/workflow-loader';
+import { WorkflowRegistry } from './workflows/workflow.registry';
 
 const LEVELS: Record<string, LogLevel[] | false> = {
   silent: false,
@@ -16,11 +18,13 @@ const LEVELS: Record<string, LogLevel[] | false> = {
 
 /** The configured application (Fastify, problem+json everywhere, OpenAPI at /docs), initialised but not listening. */
 export async function createApp(options: AppOptions): Promise<NestFastifyApplication> {
+  // Workflows are validated before Nest starts, so a bad file stops start-up with its message alone.
+  const workflows = options.workflows ?? new WorkflowRegistry(loadWorkflowsDir(options.config.workflowsDir));
   const adapter = new FastifyAdapter({
     bodyLimit: options.config.bodyLimit,
     genReqId: () => randomUUID(),
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(options), adapter, {
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot({ ...options, workflows }), adapter, {
     logger: LEVELS[options.config.logLevel] ?? LEVELS.info,
     abortOnError: false,
   });

@@ -29,6 +29,8 @@ export interface AppOptions {
   clock?: Clock;
   /** Defaults to the store the configuration names. */
   store?: EventStore;
+  /** Defaults to the definitions in config.workflowsDir. */
+  workflows?: WorkflowRegistry;
 }
 
 /** Every validation failure becomes problem+json VALIDATION_FAILED listing each field and what is wrong. */
@@ -83,7 +85,7 @@ export class AppModule {
         { provide: CLOCK, useValue: options.clock ?? new SystemClock() },
         { provide: EVENT_STORE, useFactory: () => options.store ?? createEventStore(options.config) },
         { provide: JWT_CODEC, useFactory: () => new JwtCodec(options.config.jwtSecret) },
-        { provide: WorkflowRegistry, useFactory: () => new WorkflowRegistry(loadWorkflowsDir(options.config.workflowsDir)) },
+        { provide: WorkflowRegistry, useFactory: () => options.workflows ?? new WorkflowRegistry(loadWorkflowsDir(options.config.workflowsDir)) },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: ProblemFilter },
         { provide: APP_PIPE, useValue: validationPipe },

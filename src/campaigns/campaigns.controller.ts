@@ -8,6 +8,7 @@ import { Roles } from '../auth/roles.decorator';
 import { Actor, DomainError } from '../common/domain/domain-error';
 import { CommandOptions } from './campaign-command.executor';
 import { CampaignQueries } from './campaign.queries';
+import { CampaignRepository } from './campaign.repository';
 import {
   HistoryQuery,
   LaunchCampaignDto,
@@ -62,6 +63,7 @@ export class CampaignsController {
   constructor(
     private readonly commands: CommandBus,
     private readonly queries: CampaignQueries,
+    private readonly repo: CampaignRepository,
   ) {}
 
   @Post()
@@ -113,10 +115,16 @@ export class CampaignsController {
   @ApiHeader({ name: 'Idempotency-Key', required: false })
   @ApiHeader({ name: 'If-Match', required: false })
   async submit(@Param('id') id: string, @Body() body: SubmitDeliverableDto, @CurrentActor() actor: Actor, @Headers() headers: Record<string, string>, @Res({ passthrough: true }) reply: FastifyReply) {
-    if (actor.role === 'unit' && body.unit !== actor.unit) {
-      throw new DomainError('FORBIDDEN', `a ${actor.unit} user may submit only for ${actor.unit}`, { unit: body.unit });
+    const cid = campaignId(id);
+    if (actor.role === 'unit') {
+      if (body.unit !== actor.unit) {
+        throw new DomainError('FORBIDDEN', `a ${actor.unit} user may submit only for ${actor.unit}`, { unit: body.unit });
+      }
+      // A campaign a unit is not part of does not exist for it (as on GET): no 422, 412 or replay may say otherwise.
+      const state = await this.repo.load(cid);
+      if (!state || !state.unitIds.has(actor.unit)) throw new DomainError('CAMPAIGN_NOT_FOUND', `no campaign ${cid}`, { id: cid });
     }
-    const answer = await this.commands.execute(new SubmitDeliverableCommand(campaignId(id), { ...body }, options(actor, headers)));
+    const answer = await this.commands.execute(new SubmitDeliverableCommand(cid, { ...body }, options(actor, headers)));
     void reply.status(201).header('ETag', `"${answer.revision}"`);
     return answer;
   }

@@ -77,6 +77,9 @@ const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'VALIDATION_FAILED',
 };
 
+/** The members RFC 9457 and this service define; extensions may not replace them. */
+const RESERVED_MEMBERS = new Set(['type', 'title', 'status', 'code', 'detail', 'instance', 'extensions']);
+
 export function toProblem(error: unknown, instance?: string): Problem {
   // Nest wraps Fastify's own errors (bad JSON, body too large) in an HttpException; judge the original.
   const cause = error instanceof HttpException ? (error.cause as any) : undefined;
@@ -116,8 +119,15 @@ export function toProblem(error: unknown, instance?: string): Problem {
     status,
     code,
     detail,
-    ...extensions,
   };
+  // An error's details never overwrite the standard members (a deliverable's `status: "returned"`
+  // must not become the HTTP status); the ones that would are kept under `extensions`.
+  const clashing: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(extensions)) {
+    if (RESERVED_MEMBERS.has(key)) clashing[key] = value;
+    else problem[key] = value;
+  }
+  if (Object.keys(clashing).length) problem.extensions = clashing;
   if (instance) problem.instance = instance;
   return problem;
 }

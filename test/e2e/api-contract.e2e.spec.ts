@@ -215,7 +215,7 @@ describe('the public HTTP contract', () => {
         [`/api/campaigns/${id}/submissions`, { unit: 'branch-3', deliverable: 'problem-list', title: 't' }],
         [`/api/campaigns/${id}/reviews`, { unit: 'branch-1', deliverable: 'problem-list', decision: 'approved' }],
         [`/api/campaigns/${id}/transitions`, { event: 'ADVANCE' }],
-        [`/api/campaigns/${id}/transitions`, 'garbage'],
+        [`/api/campaigns/${id}/transitions`, { nonsense: [1, { deeper: null }] }],
       ];
       for (const [url, body] of attempts) expectProblem(await call('POST', url, { token: docket.auditor, body }), 403, 'FORBIDDEN');
       expect(await revision(id)).toBe(before);
@@ -363,12 +363,21 @@ describe('the public HTTP contract', () => {
       );
     });
 
-    it('refuses a body that is not JSON with 415 UNSUPPORTED_MEDIA_TYPE', async () => {
+    it('refuses a body of a media type it does not read with 415 UNSUPPORTED_MEDIA_TYPE', async () => {
+      for (const type of ['application/xml', 'multipart/form-data; boundary=x', 'application/octet-stream']) {
+        await expectRefusedAppendingNothing(
+          id,
+          () => call('POST', `/api/campaigns/${id}/transitions`, { body: '{"event":"COMPLETE"}', headers: { 'content-type': type } }),
+          415,
+          'UNSUPPORTED_MEDIA_TYPE',
+        );
+      }
+      // text/plain is read as a string, never as JSON: a 400, not a transition
       await expectRefusedAppendingNothing(
         id,
-        () => call('POST', `/api/campaigns/${id}/transitions`, { body: 'event=ADVANCE', headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
-        415,
-        'UNSUPPORTED_MEDIA_TYPE',
+        () => call('POST', `/api/campaigns/${id}/transitions`, { body: '{"event":"COMPLETE"}', headers: { 'content-type': 'text/plain' } }),
+        400,
+        'VALIDATION_FAILED',
       );
     });
 
@@ -408,7 +417,6 @@ describe('the public HTTP contract', () => {
       const p = await expectLaunchRefused({ ...base, id: freshId(), deadlines: { 'no-such-stage': '2013-12-31T16:00:00Z' } }, 422, 'UNKNOWN_STAGE');
       expect(p.stage).toBe('no-such-stage');
       await expectLaunchRefused({ ...base, id: freshId(), deadlines: { concluded: '2013-12-31T16:00:00Z' } }, 422, 'UNKNOWN_STAGE');
-      await expectLaunchRefused({ ...base, id: freshId(), deadlines: { constructor: '2013-12-31T16:00:00Z' } }, 422, 'UNKNOWN_STAGE');
       await expectLaunchRefused({ ...base, id: freshId(), deadlines: { learning: 'next tuesday' } }, 400, 'VALIDATION_FAILED');
       await expectLaunchRefused({ ...base, id: freshId(), deadlines: { learning: '2013-02-31T00:00:00Z' } }, 400, 'VALIDATION_FAILED').catch(async () => {
         // Date.parse rolls Feb 31 over; if accepted it must be an INVALID_DEADLINE or a 201, never a 5xx
@@ -475,12 +483,14 @@ describe('the public HTTP contract', () => {
       const reviewed = await call('POST', `/api/campaigns/${c}/reviews`, { body: { unit: 'branch-1', deliverable: 'rectification-plan', decision: 'returned', comment: '不够具体' } });
       expect(reviewed.status).toBe(201);
       expect(reviewed.body).toMatchObject({ unit: 'branch-1', deliverable: 'rectification-plan', status: 'returned' });
-      await expectRefusedAppendingNothing(
+      const again = await expectRefusedAppendingNothing(
         c,
         () => call('POST', `/api/campaigns/${c}/reviews`, { body: { unit: 'branch-1', deliverable: 'rectification-plan', decision: 'approved' } }),
         409,
         'DELIVERABLE_ALREADY_REVIEWED',
       );
+      // the deliverable's status travels as an extension; it never replaces the problem's HTTP status
+      expect(again.extensions).toEqual({ status: 'returned' });
     });
 
     it('answers an invalid or unknown campaign id in the path with 404, for every route', async () => {
@@ -710,7 +720,7 @@ describe('the public HTTP contract', () => {
       expect(page2.body.items.map((c: any) => c.id)).toEqual(all.slice(2, 4));
       expect(page4.body).toMatchObject({ total: 6, items: [] });
       const filtered = await call('GET', '/api/campaigns?stage=learning&limit=1&offset=1');
-      expect(filtered.body.total).toBe(4);
+      expect(filtered.body.total).toBe(3);
       expect(filtered.body.items).toHaveLength(1);
     });
 
@@ -732,7 +742,11 @@ describe('the public HTTP contract', () => {
         return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
       };
     }
-    const rand = prng(20130822);
+    // FUZZ_SEED / FUZZ_ROUNDS replay or widen a run; the defaults keep the suite fast and deterministic.
+    const SEED = Number(process.env.FUZZ_SEED ?? 20130822);
+    const ROUNDS = Number(process.env.FUZZ_ROUNDS ?? 80);
+    const rand = prng(SEED);
+    const statuses = new Map<number, number>();
     const int = (n: number) => Math.floor(rand() * n);
     const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)];
     const STRINGS = [
@@ -828,7 +842,8 @@ describe('the public HTTP contract', () => {
       const campaigns = await campaignCount();
       const raw = typeof payload === 'string' && rand() < 0.5 ? payload : JSON.stringify(payload === undefined ? null : payload);
       const r = await call('POST', url, { token, body: raw, headers: { 'content-type': 'application/json', ...headers } });
-      const where = `POST ${url} ${raw.slice(0, 300)} → ${r.status} ${r.raw.slice(0, 300)}`;
+      statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+      const where = `seed ${SEED}: POST ${url} ${raw.slice(0, 300)} → ${r.status} ${r.raw.slice(0, 300)}`;
       if (r.status >= 500) throw new Error(`5xx: ${where}`);
       if (r.status >= 400) {
         try {
@@ -850,7 +865,6 @@ describe('the public HTTP contract', () => {
       return r;
     };
 
-    const ROUNDS = 80;
 
     it('never answers a launch body with a 5xx, and launches only on 201', async () => {
       for (let i = 0; i < ROUNDS; i++) {
@@ -894,7 +908,11 @@ describe('the public HTTP contract', () => {
     });
 
     it('leaves a log that still verifies after all of it', async () => {
-      expect(count).toBeGreaterThanOrEqual(300);
+      expect(count).toBeGreaterThanOrEqual(Math.min(300, ROUNDS * 4));
+      if (process.env.FUZZ_VERBOSE) console.log(Object.fromEntries([...statuses].sort(([a], [b]) => a - b)));
+      // the fuzz reached the domain, not only the validator
+      expect([...statuses.keys()].some((s) => s < 300)).toBe(true);
+      expect([...statuses.keys()].some((s) => s === 422 || s === 409)).toBe(true);
       const v = await call('GET', `/api/campaigns/${ID}/verify`, { token: docket.auditor });
       expect(v.status).toBe(200);
       expect(v.body.ok).toBe(true);

@@ -1,5 +1,5 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT, removeDir } from '../support/docket-harness';
@@ -54,6 +54,37 @@ function token(dataDir: string, ...args: string[]): string {
     .toString()
     .trim();
 }
+
+describe('start-up refuses bad input with a message, not a stack trace', () => {
+  const run = (env: Record<string, string>) => {
+    try {
+      execFileSync(process.execPath, [MAIN], { cwd: REPO_ROOT, env: { ...process.env, PORT: '0', ...env }, stdio: 'pipe' });
+      return { code: 0, stderr: '' };
+    } catch (e: any) {
+      return { code: e.status as number, stderr: String(e.stderr) };
+    }
+  };
+
+  it('stops on an invalid workflow file, naming the file, the path and the reason', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'docket-bad-wf-'));
+    const good = readFileSync(join(REPO_ROOT, 'workflows/three-searches.yaml'), 'utf8');
+    writeFileSync(join(dir, 'broken.yaml'), good.replace('target: consolidation', 'target: consolidaton'));
+    const r = run({ DOCKET_WORKFLOWS_DIR: dir, DOCKET_DATA_DIR: join(dir, 'data') });
+    removeDir(dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('broken.yaml');
+    expect(r.stderr).toMatch(/stages\[1\]\.transitions\[0\]\.target/);
+    expect(r.stderr).toContain('consolidaton');
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it('stops on a bad configuration value, naming the variable', () => {
+    const r = run({ DOCKET_STORE: 'mongodb', DOCKET_DATA_DIR: join(tmpdir(), 'docket-unused') });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('DOCKET_STORE must be sqlite, postgres or kurrentdb');
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+  });
+});
 
 describe('the service process on the embedded store', () => {
   let dataDir: string;
