@@ -24,8 +24,16 @@ export interface CommandResult {
   replayed: boolean;
 }
 
-/** How often a command is re-decided after another instance appended first. */
-export const MAX_CONFLICT_RETRIES = 5;
+/**
+ * How often a command is re-decided after another instance appended first. A loser
+ * retries at once (it only has to read the few events it missed), so under a steady
+ * stream of commands from two instances each attempt is close to a coin toss; 30
+ * attempts make a spurious CONCURRENCY_CONFLICT about as likely as 2^-30.
+ */
+export const MAX_CONFLICT_RETRIES = 30;
+
+/** After a few immediate retries, a small random pause breaks instances out of lockstep. */
+const backoff = (attempt: number) => (attempt < 3 ? Promise.resolve() : new Promise((r) => setTimeout(r, Math.random() * Math.min(20, attempt))));
 
 /**
  * The one command path: load → decide → append with the expected revision.
@@ -82,8 +90,8 @@ export class CampaignCommandExecutor {
         });
         return { events, replayed: false };
       } catch (e) {
-        if (e instanceof ConcurrencyError && attempt < MAX_CONFLICT_RETRIES) continue;
-        throw e;
+        if (!(e instanceof ConcurrencyError) || attempt >= MAX_CONFLICT_RETRIES) throw e;
+        await backoff(attempt);
       }
     }
   }

@@ -9,6 +9,8 @@ export interface DocketConfig {
   workflowsDir: string;
   store: 'sqlite' | 'postgres' | 'kurrentdb';
   databaseUrl?: string;
+  /** PostgreSQL schema for the store's tables (DOCKET_PG_SCHEMA, default public). */
+  postgresSchema: string;
   kurrentdbUrl?: string;
   sqliteSynchronous: 'FULL' | 'NORMAL';
   jwtSecret: string;
@@ -50,6 +52,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   }
   if (store === 'postgres' && !env.DATABASE_URL) problems.push('DOCKET_STORE=postgres needs DATABASE_URL (postgres://user@host:5432/db)');
   if (store === 'kurrentdb' && !env.KURRENTDB_URL) problems.push('DOCKET_STORE=kurrentdb needs KURRENTDB_URL (kurrentdb://host:2113?tls=false)');
+  if (env.DOCKET_PG_SCHEMA !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(env.DOCKET_PG_SCHEMA)) {
+    problems.push(`DOCKET_PG_SCHEMA must be a lower-case SQL identifier, got "${env.DOCKET_PG_SCHEMA}"`);
+  }
   const sync = (env.DOCKET_SQLITE_SYNCHRONOUS || 'FULL').toUpperCase();
   if (sync !== 'FULL' && sync !== 'NORMAL') problems.push(`DOCKET_SQLITE_SYNCHRONOUS must be FULL or NORMAL, got "${env.DOCKET_SQLITE_SYNCHRONOUS}"`);
   const logLevel = (env.DOCKET_LOG_LEVEL || 'info') as DocketConfig['logLevel'];
@@ -65,6 +70,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     workflowsDir,
     store,
     databaseUrl: env.DATABASE_URL,
+    postgresSchema: env.DOCKET_PG_SCHEMA || 'public',
     kurrentdbUrl: env.KURRENTDB_URL,
     sqliteSynchronous: sync as 'FULL' | 'NORMAL',
     jwtSecret: secret ?? '',

@@ -10,7 +10,7 @@ export async function createEventStore(config: DocketConfig): Promise<EventStore
     case 'sqlite':
       return new SqliteEventStore({ filename: join(config.dataDir, 'docket.sqlite'), synchronous: config.sqliteSynchronous });
     case 'postgres':
-      return PostgresEventStore.create({ connectionString: config.databaseUrl! });
+      return PostgresEventStore.create({ connectionString: config.databaseUrl!, schema: config.postgresSchema });
     default:
       throw new Error(`DOCKET_STORE=${config.store} is not available in this build`);
   }

@@ -1,60 +1,14 @@
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT, removeDir } from '../support/docket-harness';
+import { cliToken, httpClient, MAIN, ServiceProcess, startService } from '../support/service-process';
 
 /**
  * The service as a user runs it: the compiled `node dist/main.js` (what `npm start`
  * runs) on the embedded SQLite store, tokens from `docket token`, real HTTP.
  */
-const MAIN = join(REPO_ROOT, 'dist/main.js');
-
-interface Running {
-  child: ChildProcess;
-  url: string;
-}
-
-function start(dataDir: string): Promise<Running> {
-  const child = spawn(process.execPath, [MAIN], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DOCKET_DATA_DIR: dataDir, DOCKET_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`service did not start:\n${out}`)), 20_000);
-    const onData = (b: Buffer) => {
-      out += b.toString();
-      const m = /listening on (http:\/\/[^\s]+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, url: m[1].replace('[::1]', '127.0.0.1') });
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`service exited with ${code}:\n${out}`)));
-  });
-}
-
-function stop(r: Running, signal: NodeJS.Signals): Promise<void> {
-  return new Promise((resolve) => {
-    if (r.child.exitCode !== null || r.child.signalCode !== null) return resolve();
-    r.child.once('exit', () => resolve());
-    r.child.kill(signal);
-  });
-}
-
-function token(dataDir: string, ...args: string[]): string {
-  return execFileSync(process.execPath, [join(REPO_ROOT, 'bin/docket.js'), 'token', ...args], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, DOCKET_DATA_DIR: dataDir },
-  })
-    .toString()
-    .trim();
-}
-
 describe('start-up refuses bad input with a message, not a stack trace', () => {
   const run = (env: Record<string, string>) => {
     try {
@@ -88,29 +42,21 @@ describe('start-up refuses bad input with a message, not a stack trace', () => {
 
 describe('the service process on the embedded store', () => {
   let dataDir: string;
-  let svc: Running;
+  let svc: ServiceProcess;
   let bureau: string;
 
   beforeAll(async () => {
     if (!existsSync(MAIN)) throw new Error('dist/main.js is missing: npm test builds it first (pretest)');
     dataDir = mkdtempSync(join(tmpdir(), 'docket-proc-'));
-    svc = await start(dataDir);
-    bureau = token(dataDir, '--role', 'bureau', '--sub', 'office@bureau');
+    svc = await startService({ DOCKET_DATA_DIR: dataDir });
+    bureau = cliToken({ DOCKET_DATA_DIR: dataDir }, '--role', 'bureau', '--sub', 'office@bureau');
   });
   afterAll(async () => {
-    if (svc) await stop(svc, 'SIGTERM');
+    if (svc) await svc.stop();
     removeDir(dataDir);
   });
 
-  const api = async (method: string, path: string, tok: string | null, body?: unknown) => {
-    const res = await fetch(svc.url + path, {
-      method,
-      headers: { ...(tok ? { authorization: `Bearer ${tok}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    const text = await res.text();
-    return { status: res.status, text, json: text.startsWith('{') ? JSON.parse(text) : undefined };
-  };
+  const api = httpClient(() => svc.url);
 
   it('serves the OpenAPI UI at /docs and JSON at /docs-json, without a token', async () => {
     const ui = await api('GET', '/docs', null);
@@ -144,11 +90,11 @@ describe('the service process on the embedded store', () => {
     })();
     while (acked.length < 25) await new Promise((r) => setTimeout(r, 2));
     killed = true;
-    await stop(svc, 'SIGKILL');
+    await svc.stop('SIGKILL');
     await submitter;
     expect(acked.length).toBeGreaterThanOrEqual(25);
 
-    svc = await start(dataDir);
+    svc = await startService({ DOCKET_DATA_DIR: dataDir });
     const after = await api('GET', '/api/campaigns/kill9', bureau);
     expect(after.status).toBe(200);
     const submitted = after.json.units.filter((u: any) => u.deliverables['problem-list'].status === 'submitted').map((u: any) => u.id);
@@ -156,8 +102,8 @@ describe('the service process on the embedded store', () => {
     const verify = await api('GET', '/api/campaigns/kill9/verify', bureau);
     expect(verify.json.ok).toBe(true);
 
-    await stop(svc, 'SIGTERM');
-    svc = await start(dataDir);
+    await svc.stop();
+    svc = await startService({ DOCKET_DATA_DIR: dataDir });
     const again = await api('GET', '/api/campaigns/kill9', bureau);
     expect(again.text).toBe(after.text);
   });
