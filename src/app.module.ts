@@ -1,4 +1,4 @@
-import { DynamicModule, Inject, Injectable, Module, OnApplicationShutdown, ValidationPipe } from '@nestjs/common';
+import { DynamicModule, Inject, Injectable, Logger, Module, OnApplicationShutdown, ValidationPipe } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { AuthGuard, JWT_CODEC } from './auth/auth.guard';
@@ -83,7 +83,7 @@ export class AppModule {
         { provide: DOCKET_CONFIG, useValue: options.config },
         StoreLifecycle,
         { provide: CLOCK, useValue: options.clock ?? new SystemClock() },
-        { provide: EVENT_STORE, useFactory: () => options.store ?? createEventStore(options.config) },
+        { provide: EVENT_STORE, useFactory: () => options.store ?? createEventStore(options.config, (m) => new Logger('EventStore').warn(m)) },
         { provide: JWT_CODEC, useFactory: () => new JwtCodec(options.config.jwtSecret) },
         { provide: WorkflowRegistry, useFactory: () => options.workflows ?? new WorkflowRegistry(loadWorkflowsDir(options.config.workflowsDir)) },
         { provide: APP_GUARD, useClass: AuthGuard },

@@ -11,6 +11,7 @@ import {
   IsUrl,
   Length,
   Matches,
+  Max,
   MaxLength,
   Min,
   ValidateNested,
@@ -168,6 +169,10 @@ export class TransitionDto {
   reason?: string;
 }
 
+/**
+ * Query-string integers are bounded to safe integers: beyond them a number is no longer
+ * exact, and the store refuses it (a 1e21 revision must be a 400, never a 500).
+ */
 export class ListCampaignsQuery {
   @IsOptional()
   @IsString()
@@ -191,12 +196,14 @@ export class ListCampaignsQuery {
   @Type(() => Number)
   @IsInt()
   @Min(1)
+  @Max(Number.MAX_SAFE_INTEGER)
   limit?: number;
 
   @IsOptional()
   @Type(() => Number)
   @IsInt()
   @Min(0)
+  @Max(Number.MAX_SAFE_INTEGER)
   offset?: number;
 }
 
@@ -205,12 +212,14 @@ export class HistoryQuery {
   @Type(() => Number)
   @IsInt()
   @Min(0)
+  @Max(Number.MAX_SAFE_INTEGER)
   fromRevision?: number;
 
   @IsOptional()
   @Type(() => Number)
   @IsInt()
   @Min(1)
+  @Max(Number.MAX_SAFE_INTEGER)
   limit?: number;
 }
 
@@ -219,6 +228,7 @@ export class StateQuery {
   @Type(() => Number)
   @IsInt()
   @Min(0)
+  @Max(Number.MAX_SAFE_INTEGER)
   revision?: number;
 
   @IsOptional()

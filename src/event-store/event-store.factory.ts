@@ -4,13 +4,20 @@ import type { EventStore } from './event-store.port';
 import { SqliteEventStore } from './sqlite/sqlite-event-store';
 import { PostgresEventStore } from './postgres/postgres-event-store';
 
-/** The store the configuration names (DOCKET_STORE), opened and ready. */
-export async function createEventStore(config: DocketConfig): Promise<EventStore> {
+/**
+ * The store the configuration names (DOCKET_STORE). A server store that is down at
+ * boot does not stop the service: it starts, reports the store down on /health,
+ * answers commands with 503, and connects (and migrates) as soon as it can.
+ */
+export function createEventStore(config: DocketConfig, onError: (message: string) => void = () => undefined): EventStore {
   switch (config.store) {
     case 'sqlite':
       return new SqliteEventStore({ filename: join(config.dataDir, 'docket.sqlite'), synchronous: config.sqliteSynchronous });
-    case 'postgres':
-      return PostgresEventStore.create({ connectionString: config.databaseUrl!, schema: config.postgresSchema });
+    case 'postgres': {
+      const store = new PostgresEventStore({ connectionString: config.databaseUrl!, schema: config.postgresSchema });
+      store.init().catch((e) => onError(`PostgreSQL is not reachable yet (${(e as Error).message}); will retry on demand`));
+      return store;
+    }
     default:
       throw new Error(`DOCKET_STORE=${config.store} is not available in this build`);
   }

@@ -518,14 +518,14 @@ describe('the public HTTP contract', () => {
       await expectLaunchRefused({ id: 'Bad_Id', workflow: 'three-searches', title: 't', units: units3 }, 400, 'VALIDATION_FAILED');
     });
 
-    it('refuses bad query strings with 400', async () => {
-      for (const q of ['limit=0', 'limit=abc', 'offset=-1', 'status=paused', 'overdue=maybe', 'stage=' + 'x'.repeat(65), 'bogus=1']) {
+    it('refuses bad query strings with 400, out-of-range numbers included', async () => {
+      for (const q of ['limit=0', 'limit=abc', 'offset=-1', 'offset=1e21', 'limit=99999999999999999999', 'status=paused', 'overdue=maybe', 'stage=' + 'x'.repeat(65), 'bogus=1']) {
         expectProblem(await call('GET', `/api/campaigns?${q}`), 400);
       }
-      for (const q of ['', 'revision=1&at=2013-01-01', 'revision=-1', 'revision=abc', 'at=yesterday', 'revision=999']) {
+      for (const q of ['', 'revision=1&at=2013-01-01', 'revision=-1', 'revision=abc', 'at=yesterday', 'revision=999', 'revision=999999999999999999999', 'revision=9007199254740993', 'at=2013-13-45']) {
         expectProblem(await call('GET', `/api/campaigns/${id}/state?${q}`), 400);
       }
-      for (const q of ['fromRevision=-1', 'limit=0', 'limit=x']) {
+      for (const q of ['fromRevision=-1', 'fromRevision=1e21', 'limit=0', 'limit=x', 'limit=1e400']) {
         expectProblem(await call('GET', `/api/campaigns/${id}/history?${q}`), 400);
       }
     });

@@ -72,4 +72,21 @@ describe('a PostgreSQL outage', () => {
     expect(after.json.revision).toBe(10);
     expect((await api('GET', '/api/campaigns/outage/verify', bureau)).json.ok).toBe(true);
   });
+
+  it('starts while PostgreSQL is down, reports it, and connects once it is up', async () => {
+    await svc.stop();
+    pg.stop('fast');
+    svc = await startService({ DOCKET_STORE: 'postgres', DATABASE_URL: pg.url, DOCKET_DATA_DIR: dataDir, DOCKET_LOG_LEVEL: 'error' });
+    expect((await api('GET', '/health', null)).status).toBe(503);
+    pg.start();
+    let up = false;
+    for (let i = 0; i < 100 && !up; i++) {
+      up = (await api('GET', '/health', null)).status === 200;
+      if (!up) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(up).toBe(true);
+    const view = await api('GET', '/api/campaigns/outage', bureau);
+    expect(view.status).toBe(200);
+    expect(view.json.revision).toBe(10);
+  });
 });
