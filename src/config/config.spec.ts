@@ -1,0 +1,28 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig } from './config';
+
+describe('configuration', () => {
+  it('defaults to the embedded store under ./data on port 3000, and generates a secret once', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'docket-cfg-'));
+    const c = loadConfig({}, dir);
+    expect(c).toMatchObject({ port: 3000, store: 'sqlite', dataDir: join(dir, 'data'), sqliteSynchronous: 'FULL' });
+    expect(c.jwtSecret).toMatch(/^[0-9a-f]{64}$/);
+    expect(loadConfig({}, dir).jwtSecret).toBe(c.jwtSecret);
+    expect(readFileSync(join(dir, 'data/jwt-secret'), 'utf8').trim()).toBe(c.jwtSecret);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reports every problem by variable name at once', () => {
+    let error: unknown;
+    try {
+      loadConfig({ PORT: 'eighty', DOCKET_STORE: 'postgres', DOCKET_JWT_SECRET: 'short', DOCKET_SQLITE_SYNCHRONOUS: 'OFF' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.join('\n');
+    for (const name of ['PORT', 'DATABASE_URL', 'DOCKET_JWT_SECRET', 'DOCKET_SQLITE_SYNCHRONOUS']) expect(problems).toContain(name);
+  });
+});
