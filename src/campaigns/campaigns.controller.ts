@@ -2,7 +2,7 @@ import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } fro
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { CurrentActor } from '../auth/auth.guard';
 import { Roles } from '../auth/roles.decorator';
 import { Actor, DomainError } from '../common/domain/domain-error';
@@ -71,12 +71,17 @@ export class CampaignsController {
   @ApiOperation({ summary: 'Launch a campaign of a workflow for a list of units' })
   @ApiHeader({ name: 'Idempotency-Key', required: false })
   async launch(@Body() body: LaunchCampaignDto, @CurrentActor() actor: Actor, @Headers() headers: Record<string, string>, @Res({ passthrough: true }) reply: FastifyReply) {
-    const id = body.id ?? `${body.workflow}-${randomUUID().slice(0, 8)}`;
+    const opts = options(actor, headers, false);
+    // Without an id, a retried launch carrying the same Idempotency-Key must find the same campaign.
+    const suffix = opts.idempotencyKey
+      ? createHash('sha256').update(`${actor.sub}\n${opts.idempotencyKey}`).digest('hex').slice(0, 12)
+      : randomUUID().replace(/-/g, '').slice(0, 12);
+    const id = body.id ?? `${body.workflow}-${suffix}`;
     const answer = await this.commands.execute(
       new LaunchCampaignCommand(
         id,
         { workflow: body.workflow, workflowVersion: body.workflowVersion, title: body.title, units: body.units.map((u) => ({ id: u.id, name: u.name })), deadlines: body.deadlines },
-        options(actor, headers, false),
+        opts,
       ),
     );
     void reply.status(201).header('Location', `/api/campaigns/${id}`).header('ETag', `"${answer.revision}"`);

@@ -662,6 +662,18 @@ describe('the public HTTP contract', () => {
       expect(again.raw).toBe(first.raw);
       expect(await historyLength(c)).toBe(1);
     });
+
+    it('answers a repeated launch without an id but with the same Idempotency-Key with the same campaign', async () => {
+      const body = { workflow: 'three-searches', title: 't', units: units3 };
+      const headers = { 'idempotency-key': 'launch-without-id' };
+      const first = await call('POST', '/api/campaigns', { body, headers });
+      expect(first.status).toBe(201);
+      const again = await call('POST', '/api/campaigns', { body, headers });
+      expect(again.raw).toBe(first.raw);
+      expect(await historyLength(first.body.id)).toBe(1);
+      const other = await call('POST', '/api/campaigns', { body, headers: { 'idempotency-key': 'another-launch' } });
+      expect(other.body.id).not.toBe(first.body.id);
+    });
   });
 
   describe('GET /api/campaigns', () => {

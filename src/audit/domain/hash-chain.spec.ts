@@ -27,7 +27,7 @@ describe('the hash chain', () => {
 
   it('names the first edited event', () => {
     const events = chain(5);
-    events[2].data.title = '改过的方案';
+    (events[2].data as any).title = '改过的方案';
     expect(verifyChain(events).problem).toMatchObject({ kind: 'hash-mismatch', revision: 2, eventId: 'e2' });
   });
 
@@ -47,7 +47,7 @@ describe('the hash chain', () => {
 
   it('catches an event whose hash was recomputed after editing (its successor no longer links)', () => {
     const events = chain(4);
-    events[1].data.title = 'forged';
+    (events[1].data as any).title = 'forged';
     events[1].metadata.hash = eventHash(events[1].metadata.prevHash, events[1]);
     expect(verifyChain(events).problem).toMatchObject({ kind: 'prev-hash-mismatch', revision: 2 });
   });

@@ -68,7 +68,7 @@ export function evolve(state: CampaignState | null, event: RecordedCampaignEvent
   if (event.type === 'CampaignLaunched') {
     if (state) return state;
     const d = event.data;
-    return {
+    state = {
       id: d.campaignId,
       title: d.title,
       definition: d.workflow,
@@ -88,7 +88,7 @@ export function evolve(state: CampaignState | null, event: RecordedCampaignEvent
       idempotency: new Map(),
     };
   }
-  if (!state) return state;
+  if (!state) return null;
   switch (event.type) {
     case 'DeliverableSubmitted': {
       const d = event.data;
