@@ -3,6 +3,7 @@ import type { DocketConfig } from '../config/config';
 import type { EventStore } from './event-store.port';
 import { SqliteEventStore } from './sqlite/sqlite-event-store';
 import { PostgresEventStore } from './postgres/postgres-event-store';
+import { KurrentDbEventStore } from './kurrentdb/kurrentdb-event-store';
 
 /**
  * The store the configuration names (DOCKET_STORE). A server store that is down at
@@ -18,7 +19,7 @@ export function createEventStore(config: DocketConfig, onError: (message: string
       store.init().catch((e) => onError(`PostgreSQL is not reachable yet (${(e as Error).message}); will retry on demand`));
       return store;
     }
-    default:
-      throw new Error(`DOCKET_STORE=${config.store} is not available in this build`);
+    case 'kurrentdb':
+      return new KurrentDbEventStore({ connectionString: config.kurrentdbUrl! });
   }
 }

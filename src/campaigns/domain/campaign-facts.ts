@@ -1,12 +1,18 @@
 import { addDuration } from '../../workflows/domain/duration';
 import type { GuardFacts, UnitStatus } from '../../workflows/domain/guards';
 import { CampaignState, stageOf } from './campaign-state';
+import type { WorkflowDefinition } from '../../workflows/domain/workflow-definition';
 
 /** The deadline of a stage as this campaign sees it: absolute (set at launch) wins over the definition's relative one. */
 export function stageDeadline(state: CampaignState, stageId = state.stage, enteredAt = state.stageEnteredAt): string | undefined {
-  const absolute = state.deadlines[stageId];
+  return deadlineOf(state.definition, state.deadlines, stageId, enteredAt);
+}
+
+/** The same rule from plain parts, for read models that keep no folded state. */
+export function deadlineOf(definition: WorkflowDefinition, deadlines: Record<string, string>, stageId: string, enteredAt: string): string | undefined {
+  const absolute = deadlines[stageId];
   if (absolute) return absolute;
-  const relative = stageOf(state.definition, stageId).deadline;
+  const relative = stageOf(definition, stageId).deadline;
   return relative ? addDuration(enteredAt, relative).toISOString() : undefined;
 }
 

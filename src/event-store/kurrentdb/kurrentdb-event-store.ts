@@ -227,10 +227,6 @@ export class KurrentDbEventStore implements EventStore {
     this.wake = undefined;
     await wake?.unsubscribe().catch(() => undefined);
     await this.client.dispose().catch(() => undefined);
-    // dispose() cancels the client's streams but (1.3.1) leaves its gRPC channel, with its connection
-    // and keep-alive pings, open; close it so that a closed store holds nothing.
-    const getChannel = (this.client as unknown as { getChannel?: () => Promise<{ close(): void }> }).getChannel;
-    if (typeof getChannel === 'function') await getChannel().then((c) => c.close()).catch(() => undefined);
   }
 
   /**

@@ -1,0 +1,132 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Pool, PoolClient } from 'pg';
+import { StoreUnavailableError } from '../event-store/event-store.port';
+
+/**
+ * The little SQL the read models need, over SQLite or PostgreSQL. Statements are
+ * written once with `?` placeholders in the common dialect (INSERT … ON CONFLICT,
+ * plain types); the PostgreSQL side renumbers them to $1, $2, ….
+ */
+export interface SqlDb {
+  readonly dialect: 'sqlite' | 'postgres';
+  run(sql: string, params?: unknown[]): Promise<void>;
+  all<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** Runs `work` in one transaction: all of it lands, or none. */
+  transaction<T>(work: (tx: SqlDb) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export class SqliteDb implements SqlDb {
+  readonly dialect = 'sqlite';
+  readonly db: Database.Database;
+  private readonly cache = new Map<string, Database.Statement>();
+
+  constructor(filename: string, synchronous: 'FULL' | 'NORMAL' = 'FULL') {
+    if (filename !== ':memory:') mkdirSync(dirname(filename), { recursive: true });
+    this.db = new Database(filename);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${synchronous}`);
+    this.db.pragma('busy_timeout = 10000');
+  }
+
+  private stmt(sql: string): Database.Statement {
+    let s = this.cache.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.cache.set(sql, s);
+    }
+    return s;
+  }
+
+  async run(sql: string, params: unknown[] = []): Promise<void> {
+    if (params.length === 0 && /;\s*\S/.test(sql)) this.db.exec(sql);
+    else this.stmt(sql).run(...params);
+  }
+
+  async all<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+    return this.stmt(sql).all(...params) as T[];
+  }
+
+  async transaction<T>(work: (tx: SqlDb) => Promise<T>): Promise<T> {
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = await work(this);
+      this.db.exec('COMMIT');
+      return result;
+    } catch (e) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      throw e;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}
+
+const toPg = (sql: string) => {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
+};
+
+function unavailable(e: unknown): never {
+  const code = (e as { code?: string }).code ?? '';
+  if (/^(08|53|57P0)/.test(code) || /ECONNREFUSED|ECONNRESET|ETIMEDOUT|Connection terminated|timeout exceeded/.test(String((e as Error).message))) {
+    throw new StoreUnavailableError(`read-model database unavailable: ${(e as Error).message}`, e);
+  }
+  throw e;
+}
+
+class PgClientDb implements SqlDb {
+  readonly dialect = 'postgres';
+  constructor(private readonly client: PoolClient) {}
+  async run(sql: string, params: unknown[] = []) {
+    await this.client.query(toPg(sql), params).catch(unavailable);
+  }
+  async all<T>(sql: string, params: unknown[] = []) {
+    return (await this.client.query(toPg(sql), params).catch(unavailable)).rows as T[];
+  }
+  transaction<T>(work: (tx: SqlDb) => Promise<T>): Promise<T> {
+    return work(this);
+  }
+  async close() {}
+}
+
+export class PostgresDb implements SqlDb {
+  readonly dialect = 'postgres';
+  readonly pool: Pool;
+
+  constructor(connectionString: string, readonly schema = 'public') {
+    this.pool = new Pool({ connectionString, max: 5, connectionTimeoutMillis: 10_000, options: `-c search_path=${schema}` } as any);
+    this.pool.on('error', () => undefined);
+  }
+
+  async run(sql: string, params: unknown[] = []): Promise<void> {
+    await this.pool.query(toPg(sql), params).catch(unavailable);
+  }
+
+  async all<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+    return (await this.pool.query(toPg(sql), params).catch(unavailable)).rows as T[];
+  }
+
+  async transaction<T>(work: (tx: SqlDb) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect().catch(unavailable);
+    try {
+      await client.query('BEGIN');
+      const result = await work(new PgClientDb(client));
+      await client.query('COMMIT');
+      return result;
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
