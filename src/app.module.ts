@@ -22,6 +22,10 @@ import { createEventStore } from './event-store/event-store.factory';
 import { loadWorkflowsDir } from './workflows/workflow-loader';
 import { WorkflowRegistry } from './workflows/workflow.registry';
 import { WorkflowsController } from './workflows/workflows.controller';
+import { Projector, READ_MODEL_DB } from './projections/projector';
+import { ReadModelQueries } from './projections/read-model.queries';
+import { ReadModelsController } from './projections/read-models.controller';
+import { createReadModelDb } from './projections/read-model-db.factory';
 
 export interface AppOptions {
   config: DocketConfig;
@@ -77,7 +81,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [CqrsModule.forRoot()],
-      controllers: [HealthController, WorkflowsController, CampaignsController],
+      controllers: [HealthController, WorkflowsController, CampaignsController, ReadModelsController],
       providers: [
         { provide: APP_OPTIONS, useValue: options },
         { provide: DOCKET_CONFIG, useValue: options.config },
@@ -89,6 +93,9 @@ export class AppModule {
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: ProblemFilter },
         { provide: APP_PIPE, useValue: validationPipe },
+        { provide: READ_MODEL_DB, useFactory: () => createReadModelDb(options.config) },
+        Projector,
+        ReadModelQueries,
         CampaignRepository,
         CampaignCommandExecutor,
         CampaignQueries,

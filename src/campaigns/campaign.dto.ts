@@ -185,6 +185,11 @@ export class ListCampaignsQuery {
 
   @IsOptional()
   @IsString()
+  @Matches(ID_PATTERN, { message: ID_MESSAGE })
+  unit?: string;
+
+  @IsOptional()
+  @IsString()
   @MaxLength(64)
   workflow?: string;
 

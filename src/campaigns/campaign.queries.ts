@@ -4,7 +4,7 @@ import { Actor, DomainError } from '../common/domain/domain-error';
 import { verifyChain } from '../audit/domain/hash-chain';
 import { CampaignRepository } from './campaign.repository';
 import { CampaignState, replay } from './domain/campaign-state';
-import { campaignSummary, CampaignView, campaignView } from './domain/campaign-view';
+import { CampaignView, campaignView } from './domain/campaign-view';
 
 /** Units see only their own row (and their own name among blockers); everyone else sees the whole campaign. */
 export function visibleTo(view: CampaignView, actor: Actor): CampaignView {
@@ -18,16 +18,6 @@ export function visibleTo(view: CampaignView, actor: Actor): CampaignView {
       blockers: t.blockers.map((b) => ('units' in b ? { ...b, units: b.units.filter(own) } : b)),
     })),
   };
-}
-
-export interface ListFilter {
-  stage?: string;
-  workflow?: string;
-  status?: 'active' | 'completed';
-  overdue?: boolean;
-  unit?: string;
-  limit: number;
-  offset: number;
 }
 
 @Injectable()
@@ -48,24 +38,6 @@ export class CampaignQueries {
   async get(id: string, actor: Actor): Promise<CampaignView> {
     const state = await this.require(id, actor);
     return visibleTo(campaignView(state, this.clock.now()), actor);
-  }
-
-  async list(filter: ListFilter, actor: Actor) {
-    const now = this.clock.now();
-    const items = [];
-    for (const id of await this.repo.campaignIds()) {
-      const state = await this.repo.load(id);
-      if (!state) continue;
-      if (actor.role === 'unit' && !state.unitIds.has(actor.unit!)) continue;
-      if (filter.unit && !state.unitIds.has(filter.unit)) continue;
-      const s = campaignSummary(state, now);
-      if (filter.stage && s.stage !== filter.stage) continue;
-      if (filter.workflow && s.workflow.id !== filter.workflow) continue;
-      if (filter.status && s.status !== filter.status) continue;
-      if (filter.overdue !== undefined && s.overdue !== filter.overdue) continue;
-      items.push(s);
-    }
-    return { total: items.length, limit: filter.limit, offset: filter.offset, items: items.slice(filter.offset, filter.offset + filter.limit) };
   }
 
   async history(id: string, actor: Actor, fromRevision: number, limit: number) {

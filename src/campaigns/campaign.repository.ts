@@ -1,11 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
-import { EVENT_STORE, EventData, EventStore, RecordedEvent } from '../event-store/event-store.port';
-import { eventHash, GENESIS_HASH } from '../audit/domain/hash-chain';
+import { EVENT_STORE, EventStore, RecordedEvent } from '../event-store/event-store.port';
+import { appendChained } from '../event-store/chained-append';
 import { DOCKET_CONFIG } from '../config/config.module';
 import type { DocketConfig } from '../config/config';
 import type { Actor } from '../common/domain/domain-error';
-import { CampaignEvent, campaignStream, EventMetadata, RecordedCampaignEvent } from './domain/campaign-events';
+import { CampaignEvent, campaignStream, RecordedCampaignEvent } from './domain/campaign-events';
 import { CampaignState, evolve, replay } from './domain/campaign-state';
 
 export interface AppendContext {
@@ -26,6 +25,8 @@ export const asCampaignEvent = (e: RecordedEvent) => e as unknown as RecordedCam
 @Injectable()
 export class CampaignRepository {
   private readonly cache = new Map<string, CampaignState>();
+  /** Global position of the last append this process made: read models wait for it (read your writes). */
+  lastPosition = 0;
 
   constructor(
     @Inject(EVENT_STORE) readonly store: EventStore,
@@ -53,29 +54,20 @@ export class CampaignRepository {
 
   /** Appends decided events after `state` (null: a new stream); ConcurrencyError when someone else got there first. */
   async append(campaignId: string, state: CampaignState | null, events: CampaignEvent[], ctx: AppendContext): Promise<RecordedCampaignEvent[]> {
-    let prevHash = state?.lastHash ?? GENESIS_HASH;
     const occurredAt = ctx.now.toISOString();
-    const data: EventData[] = events.map((e) => {
-      const metadata: Omit<EventMetadata, 'hash'> & { hash?: string } = {
-        actor: ctx.actor,
-        occurredAt,
-        correlationId: ctx.correlationId,
-        prevHash,
-      };
-      if (ctx.idempotencyKey) {
-        metadata.idempotencyKey = ctx.idempotencyKey;
-        metadata.requestHash = ctx.requestHash;
-      }
-      const id = randomUUID();
-      metadata.hash = eventHash(prevHash, { id, type: e.type, data: e.data, metadata });
-      prevHash = metadata.hash;
-      return { id, type: e.type, data: e.data, metadata };
-    });
-    const result = await this.store.appendToStream(campaignStream(campaignId), data, {
-      expectedRevision: state ? state.revision : 'no_stream',
-    });
-    const first = result.nextExpectedRevision - data.length + 1;
-    const recorded = data.map((d, i) => ({ ...d, revision: first + i }) as unknown as RecordedCampaignEvent);
+    const metadata: Record<string, unknown> = { actor: ctx.actor, occurredAt, correlationId: ctx.correlationId };
+    if (ctx.idempotencyKey) {
+      metadata.idempotencyKey = ctx.idempotencyKey;
+      metadata.requestHash = ctx.requestHash;
+    }
+    const head = state ? { revision: state.revision, hash: state.lastHash } : null;
+    const chained = await appendChained(
+      this.store,
+      campaignStream(campaignId),
+      head,
+      events.map((e) => ({ type: e.type, data: e.data, metadata })),
+    );
+    const recorded = chained as unknown as RecordedCampaignEvent[];
     let next = state;
     for (const r of recorded) next = evolve(next, r);
     if (next) this.remember(campaignId, next);

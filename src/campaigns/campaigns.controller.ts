@@ -8,6 +8,7 @@ import { Roles } from '../auth/roles.decorator';
 import { Actor, DomainError } from '../common/domain/domain-error';
 import { CommandOptions } from './campaign-command.executor';
 import { CampaignQueries } from './campaign.queries';
+import { ReadModelQueries } from '../projections/read-model.queries';
 import { CampaignRepository } from './campaign.repository';
 import {
   HistoryQuery,
@@ -63,6 +64,7 @@ export class CampaignsController {
   constructor(
     private readonly commands: CommandBus,
     private readonly queries: CampaignQueries,
+    private readonly readModels: ReadModelQueries,
     private readonly repo: CampaignRepository,
   ) {}
 
@@ -92,11 +94,12 @@ export class CampaignsController {
   @Roles('bureau', 'auditor', 'unit')
   @ApiOperation({ summary: 'List campaigns (units: only those they take part in)' })
   list(@Query() q: ListCampaignsQuery, @CurrentActor() actor: Actor) {
-    return this.queries.list(
+    return this.readModels.list(
       {
         stage: q.stage,
         workflow: q.workflow,
         status: q.status,
+        unit: q.unit,
         overdue: q.overdue === undefined ? undefined : q.overdue === 'true',
         limit: Math.min(q.limit ?? 50, 500),
         offset: q.offset ?? 0,

@@ -11,6 +11,8 @@ export interface DocketConfig {
   databaseUrl?: string;
   /** PostgreSQL schema for the store's tables (DOCKET_PG_SCHEMA, default public). */
   postgresSchema: string;
+  /** Where read models live: beside the log by default (PostgreSQL tables with the postgres store, else an SQLite file in the data dir). */
+  readModels: 'sqlite' | 'postgres';
   kurrentdbUrl?: string;
   sqliteSynchronous: 'FULL' | 'NORMAL';
   jwtSecret: string;
@@ -55,6 +57,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (env.DOCKET_PG_SCHEMA !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(env.DOCKET_PG_SCHEMA)) {
     problems.push(`DOCKET_PG_SCHEMA must be a lower-case SQL identifier, got "${env.DOCKET_PG_SCHEMA}"`);
   }
+  const readModels = (env.DOCKET_READ_MODELS || (store === 'postgres' ? 'postgres' : 'sqlite')) as DocketConfig['readModels'];
+  if (readModels !== 'sqlite' && readModels !== 'postgres') problems.push(`DOCKET_READ_MODELS must be sqlite or postgres, got "${env.DOCKET_READ_MODELS}"`);
+  if (readModels === 'postgres' && !env.DATABASE_URL) problems.push('DOCKET_READ_MODELS=postgres needs DATABASE_URL');
   const sync = (env.DOCKET_SQLITE_SYNCHRONOUS || 'FULL').toUpperCase();
   if (sync !== 'FULL' && sync !== 'NORMAL') problems.push(`DOCKET_SQLITE_SYNCHRONOUS must be FULL or NORMAL, got "${env.DOCKET_SQLITE_SYNCHRONOUS}"`);
   const logLevel = (env.DOCKET_LOG_LEVEL || 'info') as DocketConfig['logLevel'];
@@ -71,6 +76,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     store,
     databaseUrl: env.DATABASE_URL,
     postgresSchema: env.DOCKET_PG_SCHEMA || 'public',
+    readModels,
     kurrentdbUrl: env.KURRENTDB_URL,
     sqliteSynchronous: sync as 'FULL' | 'NORMAL',
     jwtSecret: secret ?? '',

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } f
 import { Subject } from 'rxjs';
 import { EVENT_STORE, EventStore, RecordedEvent, Subscription } from '../event-store/event-store.port';
 import { applyCampaignEvent, CAMPAIGN_READ_MODEL_SCHEMA, DefinitionCache } from './campaign-read-model';
-import type { SqlDb } from './sql-db';
+import { PostgresDb, SqlDb } from './sql-db';
 
 export const READ_MODEL_DB = Symbol('READ_MODEL_DB');
 
@@ -18,6 +18,7 @@ export interface CampaignChange {
 
 /** Creates or migrates the read-model tables (idempotent). */
 export async function migrateReadModels(db: SqlDb): Promise<void> {
+  if (db instanceof PostgresDb) await db.run(`CREATE SCHEMA IF NOT EXISTS "${db.schema.replace(/"/g, '""')}"`);
   for (const ddl of CAMPAIGN_READ_MODEL_SCHEMA) await db.run(ddl);
 }
 
