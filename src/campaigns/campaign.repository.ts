@@ -67,7 +67,8 @@ export class CampaignRepository {
       head,
       events.map((e) => ({ type: e.type, data: e.data, metadata })),
     );
-    const recorded = chained as unknown as RecordedCampaignEvent[];
+    if (chained.position > this.lastPosition) this.lastPosition = chained.position;
+    const recorded = chained.events as unknown as RecordedCampaignEvent[];
     let next = state;
     for (const r of recorded) next = evolve(next, r);
     if (next) this.remember(campaignId, next);

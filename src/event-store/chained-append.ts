@@ -40,11 +40,16 @@ export function linkEvents(head: ChainHead | null, events: readonly UnchainedEve
 /**
  * Appends events after `head` (null: the stream must not exist yet) with the expected
  * revision and the hash chain; a ConcurrencyError when another writer got there first.
- * Every stream of the log (campaigns, evaluations) is written through here.
+ * `position` is the global position of the last event written. Every stream of the log (campaigns, evaluations) is written through here.
  */
-export async function appendChained(store: EventStore, streamId: string, head: ChainHead | null, events: readonly UnchainedEvent[]): Promise<ChainedEvent[]> {
+export async function appendChained(
+  store: EventStore,
+  streamId: string,
+  head: ChainHead | null,
+  events: readonly UnchainedEvent[],
+): Promise<{ events: ChainedEvent[]; position: number }> {
   const data = linkEvents(head, events);
   const result = await store.appendToStream(streamId, data, { expectedRevision: head ? head.revision : 'no_stream' });
   const first = result.nextExpectedRevision - data.length + 1;
-  return data.map((d, i) => ({ ...d, revision: first + i }) as ChainedEvent);
+  return { events: data.map((d, i) => ({ ...d, revision: first + i }) as ChainedEvent), position: result.position };
 }

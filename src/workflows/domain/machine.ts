@@ -71,6 +71,8 @@ export function buildStageMachine(def: WorkflowDefinition): StageMachine {
       allUnitsSubmitted: guardImpl('allUnitsSubmitted'),
       allUnitsApproved: guardImpl('allUnitsApproved'),
       after: guardImpl('after'),
+      evaluationClosed: guardImpl('evaluationClosed'),
+      minTurnout: guardImpl('minTurnout'),
     } as any,
   }).createMachine(machineConfig as any);
   const built = { machine, config };
