@@ -1,6 +1,14 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, ConfigError } from '../config/config';
 import { JwtCodec, ROLES, Role } from '../auth/jwt';
+import { registerProjectionsCommands } from './projections.command';
+import { registerAuditCommands } from './audit.command';
+
+// `docket … | head` closes stdout early; that is the reader's choice, not an error worth a stack trace.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
 
 const program = new Command();
 program.name('docket').description('Docket: event-sourced campaign workflows for education bureaus');
@@ -25,6 +33,9 @@ program
     const jwt = new JwtCodec(config.jwtSecret);
     process.stdout.write(jwt.mint({ sub: opts.sub, role: opts.role, unit: opts.unit }, { expiresInSeconds: opts.expires }) + '\n');
   });
+
+registerProjectionsCommands(program);
+registerAuditCommands(program);
 
 program.parseAsync(process.argv).catch((e) => {
   console.error(e instanceof ConfigError ? e.message : `error: ${(e as Error).message}`);

@@ -5,6 +5,7 @@ import { Public } from '../auth/roles.decorator';
 import { EVENT_STORE, EventStore } from '../event-store/event-store.port';
 import { DOCKET_CONFIG } from '../config/config.module';
 import type { DocketConfig } from '../config/config';
+import { Projector } from '../projections/projector';
 
 @ApiTags('ops')
 @Controller('health')
@@ -12,6 +13,7 @@ export class HealthController {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(DOCKET_CONFIG) private readonly config: DocketConfig,
+    private readonly projector: Projector,
   ) {}
 
   @Get()
@@ -20,10 +22,10 @@ export class HealthController {
   async health(@Res({ passthrough: true }) reply: FastifyReply) {
     try {
       await this.store.streamRevision('$health');
-      return { status: 'ok', store: { kind: this.config.store, status: 'up' } };
+      return { status: 'ok', store: { kind: this.config.store, status: 'up' }, projections: { position: this.projector.position } };
     } catch (e) {
       void reply.status(503);
-      return { status: 'error', store: { kind: this.config.store, status: 'down', error: (e as Error).message } };
+      return { status: 'error', store: { kind: this.config.store, status: 'down', error: (e as Error).message }, projections: { position: this.projector.position } };
     }
   }
 }
