@@ -112,11 +112,24 @@ async function insertStageRows(db: SqlDb, def: WorkflowDefinition, campaignId: s
   return deliverables.length * unitIds.length;
 }
 
-const DONE_SQL = `UPDATE rm_campaigns SET done = (
-    SELECT COUNT(*) FROM rm_deliverables d
-    WHERE d.campaign_id = rm_campaigns.id AND d.stage = rm_campaigns.stage
-      AND (d.status = 'approved' OR (d.status = 'submitted' AND d.needs_review = 0)))
-  WHERE id = ?`;
+/** Whether a deliverable in this status counts as done for the campaign's progress. */
+const isDone = (status: string | undefined, needsReview: number) => status === 'approved' || (status === 'submitted' && !needsReview);
+
+/** Sets one matrix cell and moves the campaign's done count by what the change is worth; bumps the revision. */
+async function setCell(db: SqlDb, row: CampaignRow, event: RecordedEvent, stage: string, unit: string, deliverable: string, status: string, at?: string, version?: number) {
+  const [cell] = await db.all<{ status: string; needs_review: number }>(
+    'SELECT status, needs_review FROM rm_deliverables WHERE campaign_id = ? AND stage = ? AND unit_id = ? AND deliverable = ?',
+    [row.id, stage, unit, deliverable],
+  );
+  if (!cell) return;
+  if (at !== undefined) {
+    await db.run('UPDATE rm_deliverables SET status = ?, at = ?, version = ? WHERE campaign_id = ? AND stage = ? AND unit_id = ? AND deliverable = ?', [status, at, version, row.id, stage, unit, deliverable]);
+  } else {
+    await db.run('UPDATE rm_deliverables SET status = ? WHERE campaign_id = ? AND stage = ? AND unit_id = ? AND deliverable = ?', [status, row.id, stage, unit, deliverable]);
+  }
+  const delta = stage === row.stage ? Number(isDone(status, Number(cell.needs_review))) - Number(isDone(cell.status, Number(cell.needs_review))) : 0;
+  await db.run('UPDATE rm_campaigns SET done = done + ?, revision = ?, updated_at = ? WHERE id = ?', [delta, event.revision, event.metadata.occurredAt, row.id]);
+}
 
 /** Applies one campaign event inside the caller's transaction. Returns whether it changed anything. */
 export async function applyCampaignEvent(db: SqlDb, defs: DefinitionCache, event: RecordedEvent): Promise<boolean> {
@@ -145,37 +158,43 @@ export async function applyCampaignEvent(db: SqlDb, defs: DefinitionCache, event
   switch (event.type) {
     case 'DeliverableSubmitted': {
       const d = (event as unknown as DeliverableSubmitted).data;
-      await db.run(`UPDATE rm_deliverables SET status = 'submitted', at = ?, version = ? WHERE campaign_id = ? AND stage = ? AND unit_id = ? AND deliverable = ?`, [
-        at,
-        d.version,
-        campaignId,
-        d.stage,
-        d.unit,
-        d.deliverable,
-      ]);
-      await db.run(DONE_SQL, [campaignId]);
-      break;
+      await setCell(db, row, event, d.stage, d.unit, d.deliverable, 'submitted', at, d.version);
+      return true;
     }
     case 'DeliverableReviewed': {
       const d = (event as unknown as DeliverableReviewed).data;
-      await db.run(`UPDATE rm_deliverables SET status = ? WHERE campaign_id = ? AND stage = ? AND unit_id = ? AND deliverable = ?`, [d.decision, campaignId, d.stage, d.unit, d.deliverable]);
-      await db.run(DONE_SQL, [campaignId]);
-      break;
+      await setCell(db, row, event, d.stage, d.unit, d.deliverable, d.decision);
+      return true;
     }
     case 'StageAdvanced': {
       const d = (event as unknown as StageAdvanced).data;
       const def = await defs.get(db, row.definition_hash);
       const units = await db.all<{ unit_id: string }>('SELECT unit_id FROM rm_units WHERE campaign_id = ? ORDER BY ord', [campaignId]);
       const owed = await insertStageRows(db, def, campaignId, d.to, units.map((u) => u.unit_id));
+      // Rows of a stage entered before (a workflow may loop back) keep their status: count them.
+      const [{ n }] = await db.all<{ n: number | string }>(
+        `SELECT COUNT(*) AS n FROM rm_deliverables WHERE campaign_id = ? AND stage = ? AND (status = 'approved' OR (status = 'submitted' AND needs_review = 0))`,
+        [campaignId, d.to],
+      );
       const deadline = stageOf(def, d.to).final ? null : (deadlineOf(def, JSON.parse(row.deadlines), d.to, at) ?? null);
-      await db.run('UPDATE rm_campaigns SET stage = ?, stage_entered_at = ?, deadline = ?, owed = ? WHERE id = ?', [d.to, at, deadline, owed, campaignId]);
-      await db.run(DONE_SQL, [campaignId]);
-      break;
+      await db.run('UPDATE rm_campaigns SET stage = ?, stage_entered_at = ?, deadline = ?, owed = ?, done = ?, revision = ?, updated_at = ? WHERE id = ?', [
+        d.to,
+        at,
+        deadline,
+        owed,
+        Number(n),
+        event.revision,
+        at,
+        campaignId,
+      ]);
+      return true;
     }
     case 'CampaignCompleted':
-      await db.run(`UPDATE rm_campaigns SET status = 'completed', deadline = NULL WHERE id = ?`, [campaignId]);
-      break;
+      await db.run(`UPDATE rm_campaigns SET status = 'completed', deadline = NULL, revision = ?, updated_at = ? WHERE id = ?`, [event.revision, at, campaignId]);
+      return true;
+    default:
+      // Events the read models do not show still advance the campaign's revision.
+      await db.run('UPDATE rm_campaigns SET revision = ?, updated_at = ? WHERE id = ?', [event.revision, at, campaignId]);
+      return true;
   }
-  await db.run('UPDATE rm_campaigns SET revision = ?, updated_at = ? WHERE id = ?', [event.revision, at, campaignId]);
-  return true;
 }

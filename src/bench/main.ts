@@ -1,0 +1,71 @@
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Bench, Figure, fmt, machine } from './bench-kit';
+import { readModelsBench } from './read-models.bench';
+
+/**
+ * `npm run bench [-- --quick] [-- --only NAME]`: runs every benchmark, prints each
+ * figure beside its floor (measured in the same run) and target, and writes
+ * docs/benchmarks.md with the date, the machine and the Node version.
+ */
+const BENCHES: Bench[] = [readModelsBench];
+
+async function main() {
+  const args = process.argv.slice(2);
+  const quick = args.includes('--quick');
+  const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
+  const write = !args.includes('--no-write');
+  const figures: Figure[] = [];
+  const started = Date.now();
+  for (const b of BENCHES) {
+    if (only && !b.name.includes(only)) continue;
+    console.error(`▶ ${b.name}`);
+    const got = await b.run({ quick, log: (m) => console.error(`  ${m}`) });
+    for (const f of got) console.log(line(f));
+    figures.push(...got);
+  }
+  const m = machine();
+  const seconds = Math.round((Date.now() - started) / 1000);
+  console.error(`done in ${seconds} s on ${m.cpu} (${m.cores} cores), Node ${m.node}`);
+  if (write) {
+    const file = resolve(__dirname, '../../docs/benchmarks.md');
+    writeFileSync(file, report(figures, quick, seconds));
+    console.error(`wrote ${file}`);
+  }
+}
+
+function line(f: Figure): string {
+  const parts = [`${f.bench}: ${f.name} = ${fmt(f.value)} ${f.unit}`];
+  if (f.floor) parts.push(`floor ${fmt(f.floor.value)} ${f.unit} (${f.floor.name}), ratio ${f.ratio!.toFixed(2)}`);
+  if (f.target) parts.push(`target ${f.target.text}: ${f.target.met ? 'met' : 'MISSED'}`);
+  return parts.join(' | ');
+}
+
+function report(figures: Figure[], quick: boolean, seconds: number): string {
+  const m = machine();
+  const rows = figures.map(
+    (f) =>
+      `| ${f.bench} | ${f.name} | ${fmt(f.value)} ${f.unit} | ${f.floor ? `${fmt(f.floor.value)} ${f.unit} — ${f.floor.name}` : ''} | ${f.ratio !== undefined ? f.ratio.toFixed(2) : ''} | ${f.target ? `${f.target.text} ${f.target.met ? '✅' : '❌'}` : ''} |`,
+  );
+  return `# Benchmarks
+
+Written by \`npm run bench${quick ? ' -- --quick' : ''}\` on ${new Date().toISOString().slice(0, 10)}.
+Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform}, Node ${m.node}. The run took ${seconds} s.
+
+Each figure stands beside its floor, measured in the same run on the same machine:
+the raw operation with nothing of Docket around it. The ratio is figure ÷ floor for
+rates and floor ÷ figure for times, so 1.00 means "as fast as the floor".
+
+| bench | figure | value | floor | ratio | target |
+|---|---|---|---|---|---|
+${rows.join('\n')}
+
+Regenerate with \`npm run bench\` (full, under 10 minutes on 2 cores) or
+\`npm run bench -- --quick\` (under 2 minutes); \`-- --only NAME\` runs one bench.
+`;
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
