@@ -1,6 +1,7 @@
 import { DynamicModule, Inject, Injectable, Logger, Module, OnApplicationShutdown, ValidationPipe } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
+import { AuditController } from './audit/audit.controller';
 import { AuthGuard, JWT_CODEC } from './auth/auth.guard';
 import { JwtCodec } from './auth/jwt';
 import { CampaignCommandExecutor } from './campaigns/campaign-command.executor';
@@ -22,6 +23,10 @@ import { createEventStore } from './event-store/event-store.factory';
 import { loadWorkflowsDir } from './workflows/workflow-loader';
 import { WorkflowRegistry } from './workflows/workflow.registry';
 import { WorkflowsController } from './workflows/workflows.controller';
+import { BallotKeys } from './evaluations/ballot-keys';
+import { EvaluationRepository } from './evaluations/evaluation.repository';
+import { EvaluationService } from './evaluations/evaluation.service';
+import { BallotPageController, EvaluationsController } from './evaluations/evaluations.controller';
 import { Projector, READ_MODEL_DB } from './projections/projector';
 import { ReadModelQueries } from './projections/read-model.queries';
 import { ReadModelsController } from './projections/read-models.controller';
@@ -81,7 +86,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [CqrsModule.forRoot()],
-      controllers: [HealthController, WorkflowsController, CampaignsController, ReadModelsController],
+      controllers: [HealthController, WorkflowsController, CampaignsController, ReadModelsController, AuditController, EvaluationsController, BallotPageController],
       providers: [
         { provide: APP_OPTIONS, useValue: options },
         { provide: DOCKET_CONFIG, useValue: options.config },
@@ -103,6 +108,9 @@ export class AppModule {
         SubmitDeliverableHandler,
         ReviewDeliverableHandler,
         TransitionCampaignHandler,
+        BallotKeys,
+        EvaluationRepository,
+        EvaluationService,
       ],
     };
   }

@@ -2,13 +2,14 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Bench, Figure, fmt, machine } from './bench-kit';
 import { readModelsBench } from './read-models.bench';
+import { storeBench } from './store.bench';
 
 /**
  * `npm run bench [-- --quick] [-- --only NAME]`: runs every benchmark, prints each
  * figure beside its floor (measured in the same run) and target, and writes
  * docs/benchmarks.md with the date, the machine and the Node version.
  */
-const BENCHES: Bench[] = [readModelsBench];
+const BENCHES: Bench[] = [storeBench, readModelsBench];
 
 async function main() {
   const args = process.argv.slice(2);

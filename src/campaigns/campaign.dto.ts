@@ -213,6 +213,7 @@ export class ListCampaignsQuery {
 }
 
 export class HistoryQuery {
+  @ApiPropertyOptional({ description: 'First revision of the page (the previous answer\'s `next`)', default: 0 })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -220,12 +221,37 @@ export class HistoryQuery {
   @Max(Number.MAX_SAFE_INTEGER)
   fromRevision?: number;
 
+  @ApiPropertyOptional({ description: 'Events per page, at most 10000', default: 1000 })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
   @Min(1)
   @Max(Number.MAX_SAFE_INTEGER)
   limit?: number;
+
+  @ApiPropertyOptional({ description: 'Only these event types, comma-separated', example: 'DeliverableSubmitted,DeliverableReviewed' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^[A-Za-z][A-Za-z0-9]{0,63}(,[A-Za-z][A-Za-z0-9]{0,63}){0,19}$/, { message: 'type must be event type names separated by commas, e.g. DeliverableSubmitted,StageAdvanced' })
+  type?: string;
+
+  @ApiPropertyOptional({ description: 'Only events by this actor (the token\'s sub)', example: 'branch-17-secretary' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 200)
+  actor?: string;
+
+  @ApiPropertyOptional({ description: 'Only events that occurred at or after this instant (ISO-8601)' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/, { message: 'from must be an ISO-8601 date or date-time with a zone' })
+  from?: string;
+
+  @ApiPropertyOptional({ description: 'Only events that occurred at or before this instant (ISO-8601)' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/, { message: 'to must be an ISO-8601 date or date-time with a zone' })
+  to?: string;
 }
 
 export class StateQuery {

@@ -162,9 +162,21 @@ export class CampaignsController {
 
   @Get(':id/history')
   @Roles('bureau', 'auditor')
-  @ApiOperation({ summary: 'Every event with actor, time, revision and hashes' })
+  @ApiOperation({ summary: 'Events with actor, time, revision and hashes; filters type, actor, from/to; paged by fromRevision and limit (total, next)' })
   history(@Param('id') id: string, @Query() q: HistoryQuery, @CurrentActor() actor: Actor) {
-    return this.queries.history(campaignId(id), actor, q.fromRevision ?? 0, Math.min(q.limit ?? 1000, 10000));
+    const from = q.from === undefined ? undefined : new Date(q.from);
+    const to = q.to === undefined ? undefined : new Date(q.to);
+    if (from && Number.isNaN(from.getTime())) throw new DomainError('INVALID_QUERY', `from is not a valid date: ${q.from}`);
+    if (to && Number.isNaN(to.getTime())) throw new DomainError('INVALID_QUERY', `to is not a valid date: ${q.to}`);
+    if (from && to && from.getTime() > to.getTime()) throw new DomainError('INVALID_QUERY', 'from must not be after to');
+    return this.queries.history(campaignId(id), actor, {
+      fromRevision: q.fromRevision ?? 0,
+      limit: Math.min(q.limit ?? 1000, 10000),
+      types: q.type === undefined ? undefined : q.type.split(','),
+      actor: q.actor,
+      from,
+      to,
+    });
   }
 
   @Get(':id/state')

@@ -3,6 +3,7 @@ import { loadConfig, ConfigError } from '../config/config';
 import { JwtCodec, ROLES, Role } from '../auth/jwt';
 import { registerProjectionsCommands } from './projections.command';
 import { registerAuditCommands } from './audit.command';
+import { registerTallyCommands } from './tally.command';
 
 // `docket … | head` closes stdout early; that is the reader's choice, not an error worth a stack trace.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
@@ -36,6 +37,7 @@ program
 
 registerProjectionsCommands(program);
 registerAuditCommands(program);
+registerTallyCommands(program);
 
 program.parseAsync(process.argv).catch((e) => {
   console.error(e instanceof ConfigError ? e.message : `error: ${(e as Error).message}`);

@@ -310,9 +310,9 @@ describe('validateWorkflow', () => {
         { allUnitsSubmitted: { deliverables: 'plan' } },
       ];
       expect(invalid(def)).toEqual([
-        'test.yaml: stages[0].transitions[0].guards[0]: must name exactly one guard: allUnitsSubmitted, allUnitsApproved or after',
-        'test.yaml: stages[0].transitions[0].guards[1]: must name exactly one guard: allUnitsSubmitted, allUnitsApproved or after',
-        'test.yaml: stages[0].transitions[0].guards[2].allUnitSubmitted: unknown property (allowed here: allUnitsSubmitted, allUnitsApproved, after)',
+        'test.yaml: stages[0].transitions[0].guards[0]: must name exactly one guard: allUnitsSubmitted, allUnitsApproved, after, evaluationClosed or minTurnout',
+        'test.yaml: stages[0].transitions[0].guards[1]: must name exactly one guard: allUnitsSubmitted, allUnitsApproved, after, evaluationClosed or minTurnout',
+        'test.yaml: stages[0].transitions[0].guards[2].allUnitSubmitted: unknown property (allowed here: allUnitsSubmitted, allUnitsApproved, after, evaluationClosed, minTurnout)',
         'test.yaml: stages[0].transitions[0].guards[3].allUnitsSubmitted.deliverable: is required',
         'test.yaml: stages[0].transitions[0].guards[3].allUnitsSubmitted.deliverables: unknown property (allowed here: deliverable)',
       ]);
@@ -526,5 +526,106 @@ describe('validateWorkflow', () => {
         'test.yaml: stages[1].reminders: reminders need deliverables: units are reminded of what they have not submitted',
       ]);
     });
+  });
+});
+
+describe('evaluations in a workflow', () => {
+  /** The sample with a leaders evaluation in its first stage, gating ADVANCE. */
+  function withEvaluation(): any {
+    const def = sample();
+    def.stages[0].evaluations = [
+      {
+        id: 'leaders',
+        title: text('领导班子民主测评', 'Leadership evaluation'),
+        subjects: 'leaders',
+        groups: [
+          { id: 'teachers', title: text('教师', 'Teachers'), weight: 0.6, ballots: 120 },
+          { id: 'parents', title: text('家长', 'Parents'), weight: 0.4 },
+        ],
+      },
+    ];
+    def.stages[0].transitions[0].guards.push({ evaluationClosed: { evaluation: 'leaders' } }, { minTurnout: { evaluation: 'leaders', turnout: 0.8, group: 'teachers' } });
+    return def;
+  }
+
+  it('accepts an evaluation with groups, default scale, and guards on it', () => {
+    expect(validateWorkflow(withEvaluation(), 'test.yaml').stages[0].evaluations![0].id).toBe('leaders');
+  });
+
+  it('accepts its own scale, best grade first', () => {
+    const def = withEvaluation();
+    def.stages[0].evaluations[0].scale = [
+      { id: 'satisfied', title: text('满意', 'Satisfied'), score: 100 },
+      { id: 'fair', title: text('基本满意', 'Fair'), score: 70 },
+      { id: 'unsatisfied', title: text('不满意', 'Unsatisfied'), score: 0 },
+    ];
+    expect(validateWorkflow(def, 'test.yaml').stages[0].evaluations![0].scale).toHaveLength(3);
+  });
+
+  it('refuses guards naming an evaluation the stage does not run, or a group it does not have', () => {
+    const def = withEvaluation();
+    def.stages[0].transitions[0].guards.push({ evaluationClosed: { evaluation: 'leader' } }, { minTurnout: { evaluation: 'leaders', turnout: 0.5, group: 'pupils' } });
+    expect(invalid(def)).toEqual([
+      'test.yaml: stages[0].transitions[0].guards[4].evaluationClosed.evaluation: unknown evaluation "leader" in stage "drafting" (did you mean "leaders"?)',
+      'test.yaml: stages[0].transitions[0].guards[5].minTurnout.group: evaluation "leaders" has no voter group "pupils" (known: teachers, parents)',
+    ]);
+  });
+
+  it('refuses an evaluation guard in a stage without evaluations', () => {
+    const def = sample();
+    def.stages[0].transitions[0].guards = [{ evaluationClosed: { evaluation: 'leaders' } }];
+    expect(invalid(def)).toEqual([
+      'test.yaml: stages[0].transitions[0].guards[0].evaluationClosed.evaluation: unknown evaluation "leaders" in stage "drafting"; the stage runs no evaluations (add them under evaluations:)',
+    ]);
+  });
+
+  it('wants a turnout share above 0 and at most 1, subjects leaders or units, and weights above 0', () => {
+    const def = withEvaluation();
+    def.stages[0].transitions[0].guards[3].minTurnout.turnout = 80;
+    def.stages[0].evaluations[0].subjects = 'teachers';
+    def.stages[0].evaluations[0].groups[1].weight = 0;
+    expect(invalid(def)).toEqual([
+      'test.yaml: stages[0].transitions[0].guards[3].minTurnout.turnout: must be a number above 0 and at most 1 (a share of the issued ballots, e.g. 0.8)',
+      'test.yaml: stages[0].evaluations[0].subjects: must be leaders or units',
+      'test.yaml: stages[0].evaluations[0].groups[1].weight: must be a number above 0 (and at most 1000)',
+    ]);
+  });
+
+  it('refuses evaluation ids used twice in a workflow, groups and grades twice in an evaluation, and a scale not best first', () => {
+    const def = withEvaluation();
+    def.stages[0].evaluations[0].groups[1].id = 'teachers';
+    def.stages[0].evaluations.push({
+      id: 'leaders',
+      title: text('再测', 'Again'),
+      subjects: 'units',
+      scale: [
+        { id: 'good', title: text('好', 'Good'), score: 50 },
+        { id: 'good', title: text('好', 'Good'), score: 60 },
+      ],
+    });
+    expect(invalid(def)).toEqual([
+      'test.yaml: stages[0].evaluations[0].groups[1].id: duplicate voter group "teachers" (first at groups[0])',
+      'test.yaml: stages[0].evaluations[1].id: duplicate evaluation id "leaders" (first at stages[0].evaluations[0]); evaluation ids are unique in the workflow',
+      'test.yaml: stages[0].evaluations[1].scale[1].id: duplicate grade "good" (first at scale[0])',
+      'test.yaml: stages[0].evaluations[1].scale[1].score: grades are listed best first: 60 must be below 50 (the score of "good")',
+    ]);
+  });
+
+  it('refuses evaluations in a final stage', () => {
+    const def = sample();
+    def.stages[1].evaluations = [{ id: 'late', title: text('迟', 'Late'), subjects: 'units' }];
+    expect(invalid(def)).toEqual(['test.yaml: stages[1].evaluations: a final stage has no evaluations: reaching it completes the campaign']);
+  });
+
+  it('ships democratic evaluations in advanced-nature and strive-for-excellence, gating their stages', () => {
+    const byId = new Map(loadWorkflowsDir().map((d) => [d.id, d]));
+    const supervision = byId.get('advanced-nature')!.stages.find((s) => s.id === 'supervision-and-evaluation')!;
+    expect(supervision.evaluations!.map((e) => [e.id, e.subjects, e.groups!.map((g) => g.id)])).toEqual([
+      ['democratic-appraisal', 'leaders', ['teachers', 'parents', 'students', 'staff-congress-delegates']],
+    ]);
+    expect(supervision.transitions![0].guards).toContainEqual({ minTurnout: { evaluation: 'democratic-appraisal', turnout: 0.8 } });
+    const advancement = byId.get('strive-for-excellence')!.stages.find((s) => s.id === 'comprehensive-advancement')!;
+    expect(advancement.evaluations!.map((e) => [e.id, e.subjects])).toEqual([['public-appraisal', 'units']]);
+    expect(advancement.transitions![0].guards).toContainEqual({ evaluationClosed: { evaluation: 'public-appraisal' } });
   });
 });

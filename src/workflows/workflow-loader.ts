@@ -180,6 +180,7 @@ function semanticChecks(def: WorkflowDefinition, reportProblem: Report): void {
   if (!def.stages.some((s) => s.final)) report(['stages'], 'no stage is final: mark the stage that completes the campaign with final: true');
 
   def.stages.forEach((stage, i) => stageChecks(stage, ['stages', i], unknownStage, stageIndex, report));
+  evaluationChecks(def, report);
 
   // The graph is only worth judging once its stages and targets are sound; else its problems are echoes.
   if (!reported()) graphChecks(def, stageIndex, report);
@@ -195,7 +196,7 @@ function stageChecks(
   const deliverables = stage.deliverables ?? [];
   const transitions = stage.transitions ?? [];
   if (stage.final) {
-    for (const key of ['transitions', 'deliverables', 'deadline', 'reminders'] as const) {
+    for (const key of ['transitions', 'deliverables', 'deadline', 'reminders', 'evaluations'] as const) {
       const v = stage[key];
       if (v !== undefined && !(Array.isArray(v) && v.length === 0)) report([...at, key], `a final stage has no ${key}: reaching it completes the campaign`, true);
     }
@@ -220,6 +221,8 @@ function stageChecks(
     else byId.set(d.id, j);
   });
   const deliverableIds = [...byId.keys()];
+  const evaluations = stage.evaluations ?? [];
+  const evaluationIds = evaluations.map((e) => e.id);
 
   transitions.forEach((t, k) => {
     const tAt = [...at, 'transitions', k];
@@ -235,6 +238,21 @@ function stageChecks(
         if (p.duration !== undefined) durationCheck(p.duration, [...gAt, 'after', 'duration'], report, false);
         return;
       }
+      if ('evaluationClosed' in g || 'minTurnout' in g) {
+        const name = 'evaluationClosed' in g ? 'evaluationClosed' : 'minTurnout';
+        const params = 'evaluationClosed' in g ? g.evaluationClosed : g.minTurnout;
+        const evaluation = evaluations.find((e) => e.id === params.evaluation);
+        if (!evaluation) {
+          const known = evaluationIds.length ? suggest(params.evaluation, evaluationIds) : '; the stage runs no evaluations (add them under evaluations:)';
+          report([...gAt, name, 'evaluation'], `unknown evaluation "${params.evaluation}" in stage "${stage.id}"${known}`);
+          return;
+        }
+        const group = 'minTurnout' in g ? g.minTurnout.group : undefined;
+        if (group !== undefined && evaluation.groups && !evaluation.groups.some((x) => x.id === group)) {
+          report([...gAt, name, 'group'], `evaluation "${evaluation.id}" has no voter group "${group}"${suggest(group, evaluation.groups.map((x) => x.id))}`);
+        }
+        return;
+      }
       const name = 'allUnitsSubmitted' in g ? 'allUnitsSubmitted' : 'allUnitsApproved';
       const id = 'allUnitsSubmitted' in g ? g.allUnitsSubmitted.deliverable : g.allUnitsApproved.deliverable;
       const dAt = [...gAt, name, 'deliverable'];
@@ -245,6 +263,35 @@ function stageChecks(
       } else if (name === 'allUnitsApproved' && !deliverables[j].review) {
         report(dAt, `deliverable "${id}" is not reviewed (review: false), so it can never be approved; set review: true or use allUnitsSubmitted`);
       }
+    });
+  });
+}
+
+/** Evaluation ids are unique in the whole workflow (guards and the API name them without a stage); groups and grades within one. */
+function evaluationChecks(def: WorkflowDefinition, report: Report): void {
+  const seen = new Map<string, string>();
+  def.stages.forEach((stage, i) => {
+    (stage.evaluations ?? []).forEach((e, j) => {
+      const at: Segment[] = ['stages', i, 'evaluations', j];
+      const first = seen.get(e.id);
+      if (first !== undefined) report([...at, 'id'], `duplicate evaluation id "${e.id}" (first at ${first}); evaluation ids are unique in the workflow`);
+      else seen.set(e.id, formatPath(at));
+      const groups = new Map<string, number>();
+      (e.groups ?? []).forEach((g, k) => {
+        const dup = groups.get(g.id);
+        if (dup !== undefined) report([...at, 'groups', k, 'id'], `duplicate voter group "${g.id}" (first at groups[${dup}])`);
+        else groups.set(g.id, k);
+      });
+      const grades = new Map<string, number>();
+      (e.scale ?? []).forEach((g, k) => {
+        const dup = grades.get(g.id);
+        if (dup !== undefined) report([...at, 'scale', k, 'id'], `duplicate grade "${g.id}" (first at scale[${dup}])`);
+        else grades.set(g.id, k);
+        const prev = e.scale![k - 1];
+        if (prev && !(g.score < prev.score)) {
+          report([...at, 'scale', k, 'score'], `grades are listed best first: ${g.score} must be below ${prev.score} (the score of "${prev.id}")`);
+        }
+      });
     });
   });
 }

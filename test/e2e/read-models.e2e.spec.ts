@@ -113,7 +113,7 @@ describe('read models over HTTP', () => {
   it('keeps its read models equal to the pure replay of the log', async () => {
     const projector = docket.app.get(Projector);
     const store = docket.app.get(EVENT_STORE);
-    const [last] = await store.readAll({ afterPosition: 0, maxCount: 1_000_000 }).then((all) => all.slice(-1));
+    const [last] = await store.readAll({ afterPosition: 0, maxCount: 1_000_000 }).then((all: { position: number }[]) => all.slice(-1));
     await projector.waitFor(last.position);
     const report = await checkReadModels(store, projector.db);
     expect(report.differences).toEqual([]);

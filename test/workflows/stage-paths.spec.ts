@@ -15,8 +15,9 @@ import { REPO_ROOT } from '../support/docket-harness';
  * One test per reachable stage path of every shipped workflow, generated with
  * xstate/graph from the machine itself. Each path is then walked by the pure
  * decider: at every step the transition is refused until the stage's guards are
- * satisfied (deliverables submitted and approved by every unit, dates passed),
- * then taken, landing exactly where the graph says.
+ * satisfied (deliverables submitted and approved by every unit, dates passed, the
+ * stage's evaluations opened and closed with every ballot cast), then taken,
+ * landing exactly where the graph says.
  */
 const workflows = loadWorkflowsDir(`${REPO_ROOT}/workflows`);
 const bureau = { sub: 'bureau', role: 'bureau' as const };
@@ -32,6 +33,7 @@ const permissive: GuardFacts = {
   deadline: '2000-01-01T00:00:00Z',
   unitIds: ['u1'],
   statusOf: () => 'approved',
+  evaluationsOf: (evaluation) => [{ id: `${evaluation}-1`, status: 'closed', issued: 10, cast: 10, groups: {} }],
 };
 
 class Walk {
@@ -58,6 +60,36 @@ class Walk {
         this.run({ type: 'SubmitDeliverable', data: { unit: u.id, deliverable: d.id, title: `${u.id} ${d.id}` } });
         if (d.review) this.run({ type: 'ReviewDeliverable', data: { unit: u.id, deliverable: d.id, decision: 'approved' } });
       }
+    }
+  }
+
+  /** Open and close every evaluation the transition's guards name, with every ballot cast (as the campaign records them). */
+  satisfyEvaluations(def: WorkflowDefinition, event: string) {
+    const stage = stageOf(def, this.state!.stage);
+    const named = new Set(
+      (stage.transitions ?? [])
+        .filter((t) => t.event === event)
+        .flatMap((t) => t.guards ?? [])
+        .flatMap((g) => ('evaluationClosed' in g ? [g.evaluationClosed.evaluation] : 'minTurnout' in g ? [g.minTurnout.evaluation] : [])),
+    );
+    for (const id of named) {
+      const e = stage.evaluations!.find((x) => x.id === id)!;
+      const groups = Object.fromEntries((e.groups ?? [{ id: 'voters' }]).map((g) => [g.id, { issued: 10 }]));
+      const issued = Object.keys(groups).length * 10;
+      const evaluationId = `${id}-${this.revision}`;
+      this.run({ type: 'RecordEvaluationOpened', data: { evaluationId, evaluation: id, stage: stage.id, title: id, issued, groups } });
+      this.run({
+        type: 'RecordEvaluationClosed',
+        data: {
+          evaluationId,
+          evaluation: id,
+          stage: stage.id,
+          issued,
+          cast: issued,
+          groups: Object.fromEntries(Object.keys(groups).map((g) => [g, { issued: 10, cast: 10 }])),
+          tallyHash: '0'.repeat(64),
+        },
+      });
     }
   }
 
@@ -114,6 +146,7 @@ describe.each(workflows.map((w) => [w.id, w] as const))('workflow %s: every reac
       const guarded = (stage.transitions ?? []).filter((t) => t.event === event).every((t) => (t.guards ?? []).length > 0);
       if (guarded) expect(refusal(() => decide({ type: 'TriggerTransition', data: { event } }, walk.state, { actor: bureau, now: walk.now }))).toBe('GUARD_REJECTED');
       walk.satisfyDeliverables(def);
+      walk.satisfyEvaluations(def, event);
       walk.passDates(def, event);
       walk.run({ type: 'TriggerTransition', data: { event } });
       expect(walk.state!.stage).toBe(stages[i + 1]);

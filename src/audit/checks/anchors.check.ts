@@ -50,12 +50,13 @@ export class AnchorsCheck implements AuditCheck {
  */
 export function parseAnchors(text: string): StreamHead[] {
   const trimmed = text.trimEnd();
+  let report: { heads?: unknown } | undefined;
   try {
-    const report = JSON.parse(trimmed) as { heads?: unknown };
-    if (report && Array.isArray(report.heads)) return report.heads.map(asHead);
+    report = JSON.parse(trimmed) as { heads?: unknown };
   } catch {
     /* not one JSON document: perhaps a bundle */
   }
+  if (report && Array.isArray(report.heads)) return report.heads.map(asHead);
   const lines = trimmed.split('\n');
   try {
     const trailer = JSON.parse(lines[lines.length - 1]) as { manifest?: { stream?: unknown; lastRevision?: unknown; headHash?: unknown } };

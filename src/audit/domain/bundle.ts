@@ -320,6 +320,11 @@ function checkSignature(raw: unknown, manifest: BundleManifest, pinned: KeyObjec
   }
   const id = keyId(embedded);
   result.signature.keyId = id;
+  // PEM's base64 has bits a decoder ignores; only the key's own encoding is accepted, so no byte of it can change.
+  if (embedded.export({ type: 'spki', format: 'pem' }) !== sig.publicKey) {
+    fail('signature', 'the public key in the signature is not in its canonical PEM encoding: it was edited', fields);
+    return;
+  }
   if (sig.keyId !== id) fail('signature', `the signature's keyId ${sig.keyId} is not the id ${id} of its public key`, fields);
   if (pinned && keyId(pinned) !== id) {
     fail('signature', `the bundle was signed by key ${id}, not by the given key ${keyId(pinned)}`, fields);

@@ -1,4 +1,4 @@
-import { CAMPAIGN_EVENT_TYPES, RecordedCampaignEvent } from '../../campaigns/domain/campaign-events';
+import type { RecordedCampaignEvent } from '../../campaigns/domain/campaign-events';
 import { CampaignState, evolve } from '../../campaigns/domain/campaign-state';
 import { ChainedEvent, eventHash, GENESIS_HASH } from './hash-chain';
 import { AuditFinding, campaignOfStream, placeOf, short } from './findings';
@@ -247,10 +247,13 @@ export class StreamAuditor {
   }
 }
 
+/** The events whose rules are checked here; others (evaluations, reminders) are folded by evolve as they come. */
+const CORE_EVENT_TYPES: readonly string[] = ['CampaignLaunched', 'DeliverableSubmitted', 'DeliverableReviewed', 'StageAdvanced', 'CampaignCompleted'];
+
 /**
  * The rules every campaign history obeys because decide() enforced them when the events
  * were written. A history that breaks one was not written by Docket as it stands.
- * Event types this version does not know are left to evolve (which ignores them).
+ * Other event types are left to evolve.
  */
 export function campaignRule(state: CampaignState | null, e: RecordedCampaignEvent, campaignId: string): string | undefined {
   if (!state) {
@@ -262,7 +265,7 @@ export function campaignRule(state: CampaignState | null, e: RecordedCampaignEve
     }
     return undefined;
   }
-  if (!(CAMPAIGN_EVENT_TYPES as readonly string[]).includes(e.type)) return undefined;
+  if (!CORE_EVENT_TYPES.includes(e.type)) return undefined;
   if (e.type === 'CampaignLaunched') return 'a second CampaignLaunched';
   if (state.status === 'completed') return `the campaign was completed at revision ${state.revision}; nothing may follow`;
   switch (e.type) {

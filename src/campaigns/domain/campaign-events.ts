@@ -58,12 +58,50 @@ export interface CampaignCompleted {
   data: { stage: string };
 }
 
+/**
+ * The campaign's record that one of its stage's evaluations was opened. The evaluation
+ * itself (tokens, ballots, tally) lives in its own stream `evaluation-<evaluationId>`; the
+ * campaign keeps only what its guards judge, so 50,000 ballots never slow its replay.
+ */
+export interface CampaignEvaluationOpened {
+  type: 'CampaignEvaluationOpened';
+  data: {
+    evaluationId: string;
+    /** The evaluation's id in the workflow (what guards name). */
+    evaluation: string;
+    stage: string;
+    title: string;
+    /** The unit the evaluation is held for (e.g. one school's leadership), if any. */
+    unit?: string;
+    /** Ballots issued, overall and per voter group. */
+    issued: number;
+    groups: Record<string, { issued: number }>;
+  };
+}
+
+/** The published turnout of a closed evaluation, and the hash of its tally (anchoring it in this chain). */
+export interface CampaignEvaluationClosed {
+  type: 'CampaignEvaluationClosed';
+  data: {
+    evaluationId: string;
+    evaluation: string;
+    stage: string;
+    issued: number;
+    cast: number;
+    groups: Record<string, { issued: number; cast: number }>;
+    /** sha-256 of the canonical JSON of the tally in EvaluationClosed. */
+    tallyHash: string;
+  };
+}
+
 export type CampaignEvent =
   | CampaignLaunched
   | DeliverableSubmitted
   | DeliverableReviewed
   | StageAdvanced
-  | CampaignCompleted;
+  | CampaignCompleted
+  | CampaignEvaluationOpened
+  | CampaignEvaluationClosed;
 
 export type CampaignEventType = CampaignEvent['type'];
 
@@ -73,6 +111,8 @@ export const CAMPAIGN_EVENT_TYPES: readonly CampaignEventType[] = [
   'DeliverableReviewed',
   'StageAdvanced',
   'CampaignCompleted',
+  'CampaignEvaluationOpened',
+  'CampaignEvaluationClosed',
 ];
 
 /** What every stored event carries besides its data. */

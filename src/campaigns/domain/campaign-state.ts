@@ -26,6 +26,23 @@ export interface StageVisit {
   reason?: string;
 }
 
+/** What the campaign knows of one of its evaluations (from its own stream, never from the ballots). */
+export interface CampaignEvaluation {
+  id: string;
+  /** The evaluation's id in the workflow. */
+  evaluation: string;
+  stage: string;
+  title: string;
+  unit?: string;
+  status: 'open' | 'closed';
+  openedAt: string;
+  closedAt?: string;
+  issued: number;
+  cast?: number;
+  groups: Record<string, { issued: number; cast?: number }>;
+  tallyHash?: string;
+}
+
 export interface CampaignState {
   id: string;
   title: string;
@@ -45,6 +62,8 @@ export interface CampaignState {
   unitIds: Set<string>;
   deadlines: Record<string, string>;
   deliverables: DeliverableMatrix;
+  /** Evaluations opened in the campaign, by evaluation id, in opening order. */
+  evaluations: Record<string, CampaignEvaluation>;
   stages: StageVisit[];
   /** Idempotency-Key → the revision range it produced and the request fingerprint. */
   idempotency: Map<string, { firstRevision: number; lastRevision: number; requestHash?: string }>;
@@ -84,6 +103,7 @@ export function evolve(state: CampaignState | null, event: RecordedCampaignEvent
       unitIds: new Set(d.units.map((u) => u.id)),
       deadlines: d.deadlines ?? {},
       deliverables: {},
+      evaluations: {},
       stages: [{ stage: d.stage, enteredAt: at, actor: event.metadata.actor }],
       idempotency: new Map(),
     };
@@ -121,6 +141,35 @@ export function evolve(state: CampaignState | null, event: RecordedCampaignEvent
       state.status = 'completed';
       state.completedAt = at;
       break;
+    case 'CampaignEvaluationOpened': {
+      const d = event.data;
+      const groups: CampaignEvaluation['groups'] = {};
+      for (const [g, c] of Object.entries(d.groups)) groups[g] = { issued: c.issued };
+      state.evaluations[d.evaluationId] = {
+        id: d.evaluationId,
+        evaluation: d.evaluation,
+        stage: d.stage,
+        title: d.title,
+        ...(d.unit !== undefined ? { unit: d.unit } : {}),
+        status: 'open',
+        openedAt: at,
+        issued: d.issued,
+        groups,
+      };
+      break;
+    }
+    case 'CampaignEvaluationClosed': {
+      const d = event.data;
+      const e = state.evaluations[d.evaluationId];
+      if (e) {
+        e.status = 'closed';
+        e.closedAt = at;
+        e.cast = d.cast;
+        e.tallyHash = d.tallyHash;
+        for (const [g, c] of Object.entries(d.groups)) e.groups[g] = { issued: c.issued, cast: c.cast };
+      }
+      break;
+    }
   }
   const key = event.metadata.idempotencyKey;
   if (key) {
@@ -152,9 +201,14 @@ export function cloneState(s: CampaignState): CampaignState {
     }
     deliverables[stage] = u;
   }
+  const evaluations: Record<string, CampaignEvaluation> = {};
+  for (const [id, e] of Object.entries(s.evaluations)) {
+    evaluations[id] = { ...e, groups: Object.fromEntries(Object.entries(e.groups).map(([g, c]) => [g, { ...c }])) };
+  }
   return {
     ...s,
     deliverables,
+    evaluations,
     stages: s.stages.slice(),
     idempotency: new Map([...s.idempotency].map(([k, v]) => [k, { ...v }])),
   };

@@ -1,4 +1,4 @@
-import { CampaignState, DeliverableRecord, stageOf } from './campaign-state';
+import { CampaignEvaluation, CampaignState, DeliverableRecord, stageOf } from './campaign-state';
 import { stageDeadline } from './campaign-facts';
 import { TransitionOption, transitionOptions } from './decide';
 
@@ -27,6 +27,34 @@ export interface CampaignView {
   overdue: boolean;
   units: { id: string; name: string; deliverables: Record<string, DeliverableView> }[];
   transitions: TransitionOption[];
+  /** The campaign's evaluations (details, turnout so far and tally: GET /api/evaluations/:id). */
+  evaluations: EvaluationSummaryView[];
+}
+
+export interface EvaluationSummaryView {
+  id: string;
+  evaluation: string;
+  stage: string;
+  title: string;
+  unit?: string;
+  status: 'open' | 'closed';
+  openedAt: string;
+  closedAt?: string;
+  issued: number;
+  /** Published at close. */
+  cast?: number;
+  turnout?: number;
+}
+
+function evaluationSummary(e: CampaignEvaluation): EvaluationSummaryView {
+  const v: EvaluationSummaryView = { id: e.id, evaluation: e.evaluation, stage: e.stage, title: e.title, status: e.status, openedAt: e.openedAt, issued: e.issued };
+  if (e.unit !== undefined) v.unit = e.unit;
+  if (e.closedAt !== undefined) v.closedAt = e.closedAt;
+  if (e.cast !== undefined) {
+    v.cast = e.cast;
+    v.turnout = e.issued > 0 ? Math.round((e.cast / e.issued) * 1e6) / 1e6 : 0;
+  }
+  return v;
 }
 
 function deliverableView(rec: DeliverableRecord | undefined): DeliverableView {
@@ -64,6 +92,7 @@ export function campaignView(state: CampaignState, now: Date): CampaignView {
       return { id: u.id, name: u.name, deliverables };
     }),
     transitions: transitionOptions(state, now),
+    evaluations: Object.values(state.evaluations).map(evaluationSummary),
   };
   if (state.completedAt) view.completedAt = state.completedAt;
   return view;

@@ -1,8 +1,8 @@
 import { DomainError, Actor } from '../../common/domain/domain-error';
-import type { GuardDefinition, StageDefinition, WorkflowDefinition } from '../../workflows/domain/workflow-definition';
+import type { EvaluationDefinition, GuardDefinition, StageDefinition, WorkflowDefinition } from '../../workflows/domain/workflow-definition';
 import { Blocker, evaluateGuards } from '../../workflows/domain/guards';
 import { nextStage } from '../../workflows/domain/machine';
-import type { CampaignEvent, UnitRef } from './campaign-events';
+import type { CampaignEvaluationClosed, CampaignEvaluationOpened, CampaignEvent, UnitRef } from './campaign-events';
 import { CampaignState, stageOf } from './campaign-state';
 import { guardFacts } from './campaign-facts';
 
@@ -13,7 +13,11 @@ export type CampaignCommand =
     }
   | { type: 'SubmitDeliverable'; data: { unit: string; deliverable: string; title: string; content?: string; url?: string } }
   | { type: 'ReviewDeliverable'; data: { unit: string; deliverable: string; decision: 'approved' | 'returned'; comment?: string } }
-  | { type: 'TriggerTransition'; data: { event: string; reason?: string } };
+  | { type: 'TriggerTransition'; data: { event: string; reason?: string } }
+  /** An evaluation of the current stage was opened (its own stream holds the rest). */
+  | { type: 'RecordEvaluationOpened'; data: CampaignEvaluationOpened['data'] }
+  /** An evaluation was closed: its turnout and tally hash, for the guards and the audit. */
+  | { type: 'RecordEvaluationClosed'; data: CampaignEvaluationClosed['data'] };
 
 export interface CommandContext {
   actor: Actor;
@@ -32,7 +36,51 @@ export function decide(command: CampaignCommand, state: CampaignState | null, ct
       return review(command.data, requireActive(state));
     case 'TriggerTransition':
       return trigger(command.data, requireActive(state), ctx.now);
+    case 'RecordEvaluationOpened':
+      return recordEvaluationOpened(command.data, requireActive(state));
+    case 'RecordEvaluationClosed':
+      return recordEvaluationClosed(command.data, state);
   }
+}
+
+/**
+ * The evaluation `id` of the workflow, if the campaign may open it now: the current stage
+ * must declare it. Called before the evaluation's stream is created, and again by decide.
+ */
+export function evaluationToOpen(state: CampaignState, id: string, unit?: string): EvaluationDefinition {
+  const stage = stageOf(state.definition, state.stage);
+  const here = stage.evaluations?.find((e) => e.id === id);
+  if (unit !== undefined && !state.unitIds.has(unit)) throw new DomainError('UNKNOWN_UNIT', `unit ${unit} is not part of campaign ${state.id}`, { unit });
+  if (here) return here;
+  const elsewhere = state.definition.stages.find((s) => s.evaluations?.some((e) => e.id === id));
+  if (elsewhere) {
+    throw new DomainError('EVALUATION_NOT_IN_STAGE', `evaluation ${id} belongs to stage ${elsewhere.id}; the campaign is in stage ${state.stage}`, {
+      evaluation: id,
+      stage: state.stage,
+      evaluationStage: elsewhere.id,
+    });
+  }
+  throw new DomainError('UNKNOWN_EVALUATION', `workflow ${state.definition.id} has no evaluation ${id}`, {
+    evaluation: id,
+    expected: (stage.evaluations ?? []).map((e) => e.id),
+  });
+}
+
+function recordEvaluationOpened(data: CampaignEvaluationOpened['data'], state: CampaignState): CampaignEvent[] {
+  evaluationToOpen(state, data.evaluation, data.unit);
+  if (state.evaluations[data.evaluationId]) {
+    throw new DomainError('EVALUATION_EXISTS', `evaluation ${data.evaluationId} is already recorded`, { id: data.evaluationId });
+  }
+  return [{ type: 'CampaignEvaluationOpened', data: { ...data, stage: state.stage } }];
+}
+
+/** A fact about the world: recorded even after the campaign completed, and only once. */
+function recordEvaluationClosed(data: CampaignEvaluationClosed['data'], state: CampaignState | null): CampaignEvent[] {
+  if (!state) throw new DomainError('CAMPAIGN_NOT_FOUND', 'no such campaign');
+  const known = state.evaluations[data.evaluationId];
+  if (!known) throw new DomainError('EVALUATION_NOT_FOUND', `campaign ${state.id} has no evaluation ${data.evaluationId}`, { id: data.evaluationId });
+  if (known.status === 'closed') return [];
+  return [{ type: 'CampaignEvaluationClosed', data: { ...data, evaluation: known.evaluation, stage: known.stage } }];
 }
 
 function requireActive(state: CampaignState | null): CampaignState {
