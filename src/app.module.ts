@@ -30,6 +30,8 @@ import { BallotPageController, EvaluationsController } from './evaluations/evalu
 import { Projector, READ_MODEL_DB } from './projections/projector';
 import { ReadModelQueries } from './projections/read-model.queries';
 import { ReadModelsController } from './projections/read-models.controller';
+import { RemindersController } from './reminders/reminders.controller';
+import { ReminderScheduler } from './reminders/reminder-scheduler';
 import { createReadModelDb } from './projections/read-model-db.factory';
 
 export interface AppOptions {
@@ -86,7 +88,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [CqrsModule.forRoot()],
-      controllers: [HealthController, WorkflowsController, CampaignsController, ReadModelsController, AuditController, EvaluationsController, BallotPageController],
+      controllers: [HealthController, WorkflowsController, CampaignsController, ReadModelsController, RemindersController, AuditController, EvaluationsController, BallotPageController],
       providers: [
         { provide: APP_OPTIONS, useValue: options },
         { provide: DOCKET_CONFIG, useValue: options.config },
@@ -100,6 +102,7 @@ export class AppModule {
         { provide: APP_PIPE, useValue: validationPipe },
         { provide: READ_MODEL_DB, useFactory: () => createReadModelDb(options.config) },
         Projector,
+        ReminderScheduler,
         ReadModelQueries,
         CampaignRepository,
         CampaignCommandExecutor,

@@ -21,6 +21,10 @@ export interface DocketConfig {
   /** Most campaign states kept in memory (least recently used are dropped). */
   cacheCampaigns: number;
   logLevel: 'silent' | 'error' | 'warn' | 'info' | 'debug';
+  /** How often the reminder scheduler scans the due index (DOCKET_REMINDER_INTERVAL_MS; 0 turns it off). */
+  reminderIntervalMs: number;
+  /** The bureau's timezone, for times shown to people (DOCKET_TIMEZONE, IANA name). Events stay in UTC. */
+  timezone: string;
 }
 
 export class ConfigError extends Error {
@@ -66,6 +70,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (!['silent', 'error', 'warn', 'info', 'debug'].includes(logLevel)) {
     problems.push(`DOCKET_LOG_LEVEL must be silent, error, warn, info or debug, got "${env.DOCKET_LOG_LEVEL}"`);
   }
+  const timezone = env.DOCKET_TIMEZONE || 'Asia/Shanghai';
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: timezone });
+  } catch {
+    problems.push(`DOCKET_TIMEZONE must be an IANA timezone such as Asia/Shanghai, got "${timezone}"`);
+  }
   const secret = env.DOCKET_JWT_SECRET;
   if (secret !== undefined && secret.length < 32) problems.push('DOCKET_JWT_SECRET must be at least 32 characters');
   const config: DocketConfig = {
@@ -83,6 +93,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     bodyLimit: int(problems, 'DOCKET_BODY_LIMIT', env.DOCKET_BODY_LIMIT, 1024 * 1024, 1024, 64 * 1024 * 1024),
     cacheCampaigns: int(problems, 'DOCKET_CACHE_CAMPAIGNS', env.DOCKET_CACHE_CAMPAIGNS, 20000, 1, 10_000_000),
     logLevel,
+    reminderIntervalMs: int(problems, 'DOCKET_REMINDER_INTERVAL_MS', env.DOCKET_REMINDER_INTERVAL_MS, 60_000, 0, 86_400_000),
+    timezone,
   };
   if (problems.length) throw new ConfigError(problems);
   if (!config.jwtSecret) config.jwtSecret = dataDirSecret(dataDir);

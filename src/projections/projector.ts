@@ -3,10 +3,14 @@ import { Subject } from 'rxjs';
 import { EVENT_STORE, EventStore, RecordedEvent, Subscription } from '../event-store/event-store.port';
 import { applyCampaignEvent, CAMPAIGN_READ_MODEL_SCHEMA, DefinitionCache } from './campaign-read-model';
 import { PostgresDb, SqlDb } from './sql-db';
+import { applyReminderEvent, REMINDER_READ_MODEL_SCHEMA } from '../reminders/reminder-read-model';
+import { REMINDERS_STREAM_PREFIX } from '../reminders/domain/reminders';
 
 export const READ_MODEL_DB = Symbol('READ_MODEL_DB');
 
 const CHECKPOINT = 'campaigns';
+/** The streams the read models are folded from. */
+export const PROJECTED_STREAMS = ['campaign-', REMINDERS_STREAM_PREFIX];
 const BATCH = 500;
 
 export interface CampaignChange {
@@ -19,7 +23,7 @@ export interface CampaignChange {
 /** Creates or migrates the read-model tables (idempotent). */
 export async function migrateReadModels(db: SqlDb): Promise<void> {
   if (db instanceof PostgresDb) await db.run(`CREATE SCHEMA IF NOT EXISTS "${db.schema.replace(/"/g, '""')}"`);
-  for (const ddl of CAMPAIGN_READ_MODEL_SCHEMA) await db.run(ddl);
+  for (const ddl of [...CAMPAIGN_READ_MODEL_SCHEMA, ...REMINDER_READ_MODEL_SCHEMA]) await db.run(ddl);
 }
 
 export async function readCheckpoint(db: SqlDb): Promise<number> {
@@ -36,7 +40,9 @@ export async function projectBatch(db: SqlDb, defs: DefinitionCache, events: Rec
   return db.transaction(async (tx) => {
     const changes: CampaignChange[] = [];
     for (const e of events) {
-      if (await applyCampaignEvent(tx, defs, e)) {
+      if (e.streamId.startsWith(REMINDERS_STREAM_PREFIX)) {
+        if (await applyReminderEvent(tx, e)) changes.push({ campaignId: e.streamId.slice(REMINDERS_STREAM_PREFIX.length), revision: e.revision, position: e.position, type: e.type });
+      } else if (await applyCampaignEvent(tx, defs, e)) {
         changes.push({ campaignId: e.streamId.slice('campaign-'.length), revision: e.revision, position: e.position, type: e.type });
       }
     }
@@ -77,11 +83,20 @@ export class Projector implements OnApplicationBootstrap, OnModuleDestroy {
     this.start().catch((e) => this.logger.error(`projector stopped: ${(e as Error).message}`));
   }
 
+  private migrated!: () => void;
+  private readonly migratedPromise = new Promise<void>((r) => (this.migrated = r));
+
+  /** Resolves once the read-model tables exist (the projector migrates them at start). */
+  ready(): Promise<void> {
+    return this.migratedPromise;
+  }
+
   private async start(): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
         await migrateReadModels(this.db);
         this.position = await readCheckpoint(this.db);
+        this.migrated();
         break;
       } catch (e) {
         if (this.closed) return;
@@ -90,7 +105,7 @@ export class Projector implements OnApplicationBootstrap, OnModuleDestroy {
       }
     }
     if (this.closed) return;
-    this.subscription = this.store.subscribeToAll({ afterPosition: this.position, streamPrefixes: ['campaign-'] }, (e) => this.enqueue(e));
+    this.subscription = this.store.subscribeToAll({ afterPosition: this.position, streamPrefixes: PROJECTED_STREAMS }, (e) => this.enqueue(e));
     this.subscription.done.catch((e) => this.logger.error(`projection subscription failed: ${(e as Error).message}`));
   }
 

@@ -1,17 +1,18 @@
 import type { EventStore } from '../event-store/event-store.port';
 import { CAMPAIGN_READ_MODEL_TABLES, DefinitionCache } from './campaign-read-model';
-import { migrateReadModels, projectBatch } from './projector';
+import { migrateReadModels, projectBatch, PROJECTED_STREAMS } from './projector';
+import { REMINDER_READ_MODEL_TABLES } from '../reminders/reminder-read-model';
 import type { SqlDb } from './sql-db';
 
 /** Drops the read models and projects the whole log again from position 0. Run with the service stopped. */
 export async function rebuildReadModels(store: EventStore, db: SqlDb, onProgress: (position: number, events: number) => void = () => undefined): Promise<{ events: number; position: number }> {
-  for (const t of CAMPAIGN_READ_MODEL_TABLES) await db.run(`DROP TABLE IF EXISTS ${t}`);
+  for (const t of [...CAMPAIGN_READ_MODEL_TABLES, ...REMINDER_READ_MODEL_TABLES]) await db.run(`DROP TABLE IF EXISTS ${t}`);
   await migrateReadModels(db);
   const defs = new DefinitionCache();
   let position = 0;
   let events = 0;
   for (;;) {
-    const page = await store.readAll({ afterPosition: position, maxCount: 2000, streamPrefixes: ['campaign-'] });
+    const page = await store.readAll({ afterPosition: position, maxCount: 2000, streamPrefixes: PROJECTED_STREAMS });
     if (page.length === 0) break;
     await projectBatch(db, defs, page);
     position = page[page.length - 1].position;
