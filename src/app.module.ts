@@ -12,6 +12,7 @@ import { LaunchCampaignHandler } from './campaigns/launch-campaign/launch-campai
 import { ReviewDeliverableHandler } from './campaigns/review-deliverable/review-deliverable.handler';
 import { SubmitDeliverableHandler } from './campaigns/submit-deliverable/submit-deliverable.handler';
 import { TransitionCampaignHandler } from './campaigns/transition-campaign/transition-campaign.handler';
+import { ChangeDeadlineHandler } from './campaigns/change-deadline/change-deadline.handler';
 import { CLOCK, Clock, SystemClock } from './common/clock';
 import { DomainError } from './common/domain/domain-error';
 import { ProblemFilter } from './common/problem.filter';
@@ -111,6 +112,7 @@ export class AppModule {
         SubmitDeliverableHandler,
         ReviewDeliverableHandler,
         TransitionCampaignHandler,
+        ChangeDeadlineHandler,
         BallotKeys,
         EvaluationRepository,
         EvaluationService,

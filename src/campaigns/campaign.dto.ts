@@ -173,6 +173,23 @@ export class TransitionDto {
  * Query-string integers are bounded to safe integers: beyond them a number is no longer
  * exact, and the store refuses it (a 1e21 revision must be a 400, never a 500).
  */
+export class ChangeDeadlineDto {
+  @ApiProperty({ example: 'rectification' })
+  @IsString()
+  @Matches(/^[a-z][a-z0-9-]{0,63}$/, { message: 'stage must be a stage id such as rectification' })
+  stage: string;
+
+  @ApiProperty({ example: '2013-12-31T16:00:00Z', description: 'ISO-8601 date-time with a zone' })
+  @IsString()
+  @Matches(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/, { message: 'deadline must be an ISO-8601 date-time with a zone' })
+  deadline: string;
+
+  @ApiProperty({ example: 'extended by the leading group meeting of 12 Oct' })
+  @IsString()
+  @Length(1, LIMITS.reason)
+  reason: string;
+}
+
 export class ListCampaignsQuery {
   @IsOptional()
   @IsString()

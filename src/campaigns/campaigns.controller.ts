@@ -11,6 +11,7 @@ import { CampaignQueries } from './campaign.queries';
 import { ReadModelQueries } from '../projections/read-model.queries';
 import { CampaignRepository } from './campaign.repository';
 import {
+  ChangeDeadlineDto,
   HistoryQuery,
   LaunchCampaignDto,
   ListCampaignsQuery,
@@ -23,6 +24,7 @@ import { LaunchCampaignCommand } from './launch-campaign/launch-campaign.handler
 import { SubmitDeliverableCommand } from './submit-deliverable/submit-deliverable.handler';
 import { ReviewDeliverableCommand } from './review-deliverable/review-deliverable.handler';
 import { TransitionCampaignCommand } from './transition-campaign/transition-campaign.handler';
+import { ChangeDeadlineCommand } from './change-deadline/change-deadline.handler';
 
 const CAMPAIGN_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
 
@@ -157,6 +159,17 @@ export class CampaignsController {
   async transition(@Param('id') id: string, @Body() body: TransitionDto, @CurrentActor() actor: Actor, @Headers() headers: Record<string, string>, @Res({ passthrough: true }) reply: FastifyReply) {
     const answer = await this.commands.execute(new TransitionCampaignCommand(campaignId(id), { ...body }, options(actor, headers)));
     void reply.header('ETag', `"${answer.revision}"`);
+    return answer;
+  }
+
+  @Post(':id/deadlines')
+  @Roles('bureau')
+  @ApiOperation({ summary: "Move a stage's deadline, with a reason (recorded as DeadlineChanged; reminders follow the new deadline)" })
+  @ApiHeader({ name: 'Idempotency-Key', required: false })
+  @ApiHeader({ name: 'If-Match', required: false })
+  async changeDeadline(@Param('id') id: string, @Body() body: ChangeDeadlineDto, @CurrentActor() actor: Actor, @Headers() headers: Record<string, string>, @Res({ passthrough: true }) reply: FastifyReply) {
+    const answer = await this.commands.execute(new ChangeDeadlineCommand(campaignId(id), { ...body }, options(actor, headers)));
+    void reply.status(201).header('ETag', `"${answer.revision}"`);
     return answer;
   }
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { canonicalJson } from '../audit/domain/hash-chain';
 import type { RecordedEvent } from '../event-store/event-store.port';
 import type { WorkflowDefinition } from '../workflows/domain/workflow-definition';
-import type { CampaignLaunched, DeliverableReviewed, DeliverableSubmitted, StageAdvanced } from '../campaigns/domain/campaign-events';
+import type { CampaignLaunched, DeadlineChanged, DeliverableReviewed, DeliverableSubmitted, StageAdvanced } from '../campaigns/domain/campaign-events';
 import { stageOf } from '../campaigns/domain/campaign-state';
 import { deadlineOf } from '../campaigns/domain/campaign-facts';
 import type { SqlDb } from './sql-db';
@@ -187,6 +187,13 @@ export async function applyCampaignEvent(db: SqlDb, defs: DefinitionCache, event
         at,
         campaignId,
       ]);
+      return true;
+    }
+    case 'DeadlineChanged': {
+      const d = (event as unknown as DeadlineChanged).data;
+      const deadlines = { ...JSON.parse(row.deadlines), [d.stage]: d.to };
+      const deadline = d.stage === row.stage ? d.to : row.deadline;
+      await db.run('UPDATE rm_campaigns SET deadlines = ?, deadline = ?, revision = ?, updated_at = ? WHERE id = ?', [JSON.stringify(deadlines), deadline, event.revision, at, campaignId]);
       return true;
     }
     case 'CampaignCompleted':

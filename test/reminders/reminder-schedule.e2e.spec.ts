@@ -127,4 +127,23 @@ describe('reminders on a controllable clock', () => {
     expect(own.body.items.map((i: any) => `${i.level}#${i.occurrence}`)).toEqual(['before#1', 'due#1', 'overdue#1', 'overdue#2', 'overdue#3', 'escalation#1']);
     expect((await a.call('GET', '/api/reminders?unit=u4', { token: a.unitToken('u3') })).status).toBe(403);
   });
+
+  it('follows a deadline the bureau moved, with its reason in the history', async () => {
+    clock.set(at(-1));
+    expect((await a.call('POST', '/api/campaigns', { body: { id: 'moved', workflow: 'reminder-drill', title: 'moved', units, deadlines: { collect: at(0) } } })).status).toBe(201);
+    const moved = await a.call('POST', '/api/campaigns/moved/deadlines', { body: { stage: 'collect', deadline: at(10), reason: '领导小组会议决定延期' } });
+    expect(moved.status).toBe(201);
+    expect(moved.body).toMatchObject({ stage: 'collect', from: at(0), deadline: at(10) });
+    expect((await a.call('GET', '/api/campaigns/moved')).body.deadline).toBe(at(10));
+    clock.set(at(2));
+    await a.app.get(ReminderScheduler).scan();
+    expect(await reminders(a, 'moved')).toEqual([]);
+    clock.set(at(8));
+    await a.app.get(ReminderScheduler).scan();
+    expect((await reminders(a, 'moved')).map((r) => r.level)).toEqual(['before', 'before', 'before', 'before']);
+    const history = await a.call('GET', '/api/campaigns/moved/history', { token: a.auditor });
+    expect(history.body.events.find((e: any) => e.type === 'DeadlineChanged').data).toMatchObject({ from: at(0), to: at(10), reason: '领导小组会议决定延期' });
+    const refused = await a.call('POST', '/api/campaigns/moved/deadlines', { body: { stage: 'collect', deadline: 'soon', reason: 'x' } });
+    expect(refused.status).toBe(400);
+  });
 });

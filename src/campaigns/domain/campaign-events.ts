@@ -94,8 +94,15 @@ export interface CampaignEvaluationClosed {
   };
 }
 
+/** The bureau moved a stage's deadline (absolute from now on), with its reason. */
+export interface DeadlineChanged {
+  type: 'DeadlineChanged';
+  data: { stage: string; from: string | null; to: string; reason: string };
+}
+
 export type CampaignEvent =
   | CampaignLaunched
+  | DeadlineChanged
   | DeliverableSubmitted
   | DeliverableReviewed
   | StageAdvanced
@@ -107,6 +114,7 @@ export type CampaignEventType = CampaignEvent['type'];
 
 export const CAMPAIGN_EVENT_TYPES: readonly CampaignEventType[] = [
   'CampaignLaunched',
+  'DeadlineChanged',
   'DeliverableSubmitted',
   'DeliverableReviewed',
   'StageAdvanced',

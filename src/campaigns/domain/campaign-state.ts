@@ -137,6 +137,9 @@ export function evolve(state: CampaignState | null, event: RecordedCampaignEvent
         reason: event.data.reason,
       });
       break;
+    case 'DeadlineChanged':
+      state.deadlines = { ...state.deadlines, [event.data.stage]: event.data.to };
+      break;
     case 'CampaignCompleted':
       state.status = 'completed';
       state.completedAt = at;

@@ -188,3 +188,33 @@ describe('moving between stages', () => {
     given(done).when({ type: 'SubmitDeliverable', data: { unit: 'branch-1', deliverable: 'summary', title: 'x' } }).thenRefuses('CAMPAIGN_COMPLETED');
   });
 });
+
+describe('moving a deadline', () => {
+  it("records the current stage's old and new deadline with the reason", () => {
+    given([launched], '2013-09-01T00:00:00.000Z')
+      .when({ type: 'ChangeDeadline', data: { stage: 'rectification', deadline: '2013-12-31T16:00:00Z', reason: 'leading group decision' } })
+      .then([{ type: 'DeadlineChanged', data: { stage: 'rectification', from: null, to: '2013-12-31T16:00:00.000Z', reason: 'leading group decision' } }]);
+  });
+
+  it("sets a coming stage's deadline, which then wins over the workflow's relative one", () => {
+    given([launched])
+      .when({ type: 'ChangeDeadline', data: { stage: 'consolidation', deadline: '2014-03-01T00:00:00+08:00', reason: 'r' } })
+      .then([{ type: 'DeadlineChanged', data: { stage: 'consolidation', from: null, to: '2014-02-28T16:00:00.000Z', reason: 'r' } }]);
+  });
+
+  it('refuses a stage already left, a final stage and an unchanged deadline', () => {
+    const moved = [
+      launched,
+      submitted('branch-1'),
+      submitted('branch-2'),
+      reviewed('branch-1', 'approved'),
+      reviewed('branch-2', 'approved'),
+      { type: 'StageAdvanced', data: { from: 'rectification', to: 'consolidation', event: 'ADVANCE' } } as CampaignEvent,
+    ];
+    given(moved).when({ type: 'ChangeDeadline', data: { stage: 'rectification', deadline: '2014-01-01T00:00:00Z', reason: 'r' } }).thenRefuses('STAGE_ALREADY_LEFT');
+    given(moved).when({ type: 'ChangeDeadline', data: { stage: 'concluded', deadline: '2014-01-01T00:00:00Z', reason: 'r' } }).thenRefuses('UNKNOWN_STAGE');
+    given(moved, '2013-09-01T00:00:00.000Z')
+      .when({ type: 'ChangeDeadline', data: { stage: 'consolidation', deadline: '2013-10-01T00:00:00.000Z', reason: 'r' } })
+      .thenRefuses('DEADLINE_UNCHANGED');
+  });
+});

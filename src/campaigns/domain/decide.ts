@@ -4,7 +4,7 @@ import { Blocker, evaluateGuards } from '../../workflows/domain/guards';
 import { nextStage } from '../../workflows/domain/machine';
 import type { CampaignEvaluationClosed, CampaignEvaluationOpened, CampaignEvent, UnitRef } from './campaign-events';
 import { CampaignState, stageOf } from './campaign-state';
-import { guardFacts } from './campaign-facts';
+import { guardFacts, stageDeadline } from './campaign-facts';
 
 export type CampaignCommand =
   | {
@@ -14,6 +14,7 @@ export type CampaignCommand =
   | { type: 'SubmitDeliverable'; data: { unit: string; deliverable: string; title: string; content?: string; url?: string } }
   | { type: 'ReviewDeliverable'; data: { unit: string; deliverable: string; decision: 'approved' | 'returned'; comment?: string } }
   | { type: 'TriggerTransition'; data: { event: string; reason?: string } }
+  | { type: 'ChangeDeadline'; data: { stage: string; deadline: string; reason: string } }
   /** An evaluation of the current stage was opened (its own stream holds the rest). */
   | { type: 'RecordEvaluationOpened'; data: CampaignEvaluationOpened['data'] }
   /** An evaluation was closed: its turnout and tally hash, for the guards and the audit. */
@@ -34,6 +35,8 @@ export function decide(command: CampaignCommand, state: CampaignState | null, ct
       return submit(command.data, requireActive(state));
     case 'ReviewDeliverable':
       return review(command.data, requireActive(state));
+    case 'ChangeDeadline':
+      return changeDeadline(command.data, requireActive(state));
     case 'TriggerTransition':
       return trigger(command.data, requireActive(state), ctx.now);
     case 'RecordEvaluationOpened':
@@ -146,6 +149,27 @@ function findDeliverable(state: CampaignState, unit: string, deliverable: string
     deliverable,
     expected: (stage.deliverables ?? []).map((x) => x.id),
   });
+}
+
+function changeDeadline(data: Extract<CampaignCommand, { type: 'ChangeDeadline' }>['data'], state: CampaignState): CampaignEvent[] {
+  const stage = state.definition.stages.find((s) => s.id === data.stage);
+  if (!stage || stage.final) {
+    throw new DomainError('UNKNOWN_STAGE', `workflow ${state.definition.id} has no stage "${data.stage}" that can have a deadline`, {
+      stage: data.stage,
+      stages: state.definition.stages.filter((s) => !s.final).map((s) => s.id),
+    });
+  }
+  if (state.stages.some((v) => v.stage === data.stage) && data.stage !== state.stage) {
+    throw new DomainError('STAGE_ALREADY_LEFT', `stage ${data.stage} is over; only the current or a coming stage's deadline can change`, { stage: data.stage, current: state.stage });
+  }
+  const t = Date.parse(data.deadline);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(data.deadline) || Number.isNaN(t)) {
+    throw new DomainError('INVALID_DEADLINE', `deadline is not an ISO-8601 date-time: ${data.deadline}`, { stage: data.stage });
+  }
+  const to = new Date(t).toISOString();
+  const from = (data.stage === state.stage ? stageDeadline(state) : state.deadlines[data.stage]) ?? null;
+  if (from === to) throw new DomainError('DEADLINE_UNCHANGED', `the deadline of ${data.stage} is already ${to}`, { stage: data.stage });
+  return [{ type: 'DeadlineChanged', data: { stage: data.stage, from, to, reason: data.reason } }];
 }
 
 function submit(data: Extract<CampaignCommand, { type: 'SubmitDeliverable' }>['data'], state: CampaignState): CampaignEvent[] {
