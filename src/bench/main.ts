@@ -3,13 +3,14 @@ import { resolve } from 'node:path';
 import { Bench, Figure, fmt, machine } from './bench-kit';
 import { readModelsBench } from './read-models.bench';
 import { storeBench } from './store.bench';
+import { remindersBench } from './reminders.bench';
 
 /**
  * `npm run bench [-- --quick] [-- --only NAME]`: runs every benchmark, prints each
  * figure beside its floor (measured in the same run) and target, and writes
  * docs/benchmarks.md with the date, the machine and the Node version.
  */
-const BENCHES: Bench[] = [storeBench, readModelsBench];
+const BENCHES: Bench[] = [storeBench, readModelsBench, remindersBench];
 
 async function main() {
   const args = process.argv.slice(2);
