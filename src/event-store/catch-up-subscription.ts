@@ -113,11 +113,9 @@ class CatchUpSubscription implements Subscription {
         this.woken = false;
         let page: RecordedEvent[];
         try {
-          page = await this.hub.readAll({
-            afterPosition: position,
-            maxCount: this.hub.pageSize,
-            streamPrefixes: this.options.streamPrefixes,
-          });
+          // Unfiltered pages, filtered here: the position then moves past the events the
+          // subscription skips, so a busy stream it ignores (ballots) is read once, not on every wake.
+          page = await this.hub.readAll({ afterPosition: position, maxCount: this.hub.pageSize });
           failures = 0;
         } catch (error) {
           // The store may come back (a restarted PostgreSQL); anything else is a bug to surface.
@@ -126,9 +124,12 @@ class CatchUpSubscription implements Subscription {
           await this.sleep(Math.min(this.hub.pollIntervalMs * 2 ** failures, 30_000));
           continue;
         }
+        const prefixes = this.options.streamPrefixes;
         for (const event of page) {
           if (this.closed) return;
-          await runningHandler.run(this, () => this.handler(event));
+          if (!prefixes?.length || prefixes.some((p) => event.streamId.startsWith(p))) {
+            await runningHandler.run(this, () => this.handler(event));
+          }
           position = event.position;
         }
         if (page.length < this.hub.pageSize) {

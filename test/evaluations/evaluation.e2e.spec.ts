@@ -185,6 +185,8 @@ describe('a democratic evaluation of three leaders by four voter groups, end to 
     expect([badSubject.status, badSubject.body.code, badSubject.body.subject]).toEqual([422, 'INVALID_RATING', 'headmaster-qian']);
     expect((await ballot(fresh, {})).body.code).toBe('INVALID_RATING');
     expect((await docket.call('POST', `/api/evaluations/${evaluationId}/ballots`, { token: null, body: { token: fresh } })).status).toBe(400);
+    const extra = await docket.call('POST', `/api/evaluations/${evaluationId}/ballots`, { token: null, body: { token: fresh, ratings: { 'principal-wang': 'excellent' }, voter: 'alice' } });
+    expect([extra.status, extra.body.code, extra.body.errors]).toEqual([400, 'VALIDATION_FAILED', [{ field: 'voter', problems: ['property voter should not exist'] }]]);
     expect((await docket.call('POST', '/api/evaluations/ev-nowhere/ballots', { token: null, body: { token: fresh, ratings: { a: 'excellent' } } })).body.code).toBe(
       'EVALUATION_NOT_FOUND',
     );

@@ -96,6 +96,11 @@ export class SqliteEventStore implements EventStore {
   private readonly appendTx: (streamId: string, events: EventData[], options: AppendOptions) => AppendResult;
   private readonly hub: SubscriptionHub;
   private closed = false;
+  /** Appends waiting for the next group commit. */
+  private pending: { streamId: string; events: EventData[]; options: AppendOptions; resolve: (r: AppendResult) => void; reject: (e: unknown) => void }[] = [];
+  private flushScheduled = false;
+  private readonly savepointTx: (streamId: string, events: EventData[], options: AppendOptions) => AppendResult;
+  private readonly groupTx: (batch: SqliteEventStore['pending'], results: ({ ok: AppendResult } | { error: unknown })[]) => void;
 
   constructor(options: SqliteEventStoreOptions) {
     try {
@@ -136,6 +141,17 @@ export class SqliteEventStore implements EventStore {
     this.appendTx = this.db.transaction((streamId: string, events: EventData[], options: AppendOptions) =>
       this.appendInTx(streamId, events, options),
     ).immediate as any;
+    // Inside the group transaction each append is a savepoint: a refused one rolls back alone.
+    this.savepointTx = this.db.transaction((streamId: string, events: EventData[], options: AppendOptions) => this.appendInTx(streamId, events, options));
+    this.groupTx = this.db.transaction((batch: SqliteEventStore['pending'], results: ({ ok: AppendResult } | { error: unknown })[]) => {
+      for (const p of batch) {
+        try {
+          results.push({ ok: this.savepointTx(p.streamId, p.events, p.options) });
+        } catch (error) {
+          results.push({ error });
+        }
+      }
+    }).immediate as any;
     this.hub = new SubscriptionHub((o) => this.readAll(o), { pollIntervalMs: options.pollIntervalMs ?? 200 });
   }
 
@@ -169,8 +185,50 @@ export class SqliteEventStore implements EventStore {
     return { nextExpectedRevision: revision, position };
   }
 
+  /**
+   * Group commit: appends that arrive in the same turn of the event loop are committed in
+   * one transaction (one fsync), each in its own savepoint; every promise resolves only
+   * after that commit, so an acknowledged append is as durable as a lone one.
+   */
   async appendToStream(streamId: string, events: EventData[], options: AppendOptions = {}): Promise<AppendResult> {
-    return this.appendSync(streamId, events, options);
+    assertDistinctIds(streamId, events);
+    if (this.closed) return this.appendSync(streamId, events, options); // refused by guard() with StoreUnavailableError
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.pending.push({ streamId, events, options, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flushAppends());
+      }
+    });
+  }
+
+  private flushAppends(): void {
+    this.flushScheduled = false;
+    const batch = this.pending;
+    this.pending = [];
+    if (batch.length === 0) return;
+    if (batch.length === 1) {
+      const [p] = batch;
+      try {
+        p.resolve(this.appendSync(p.streamId, p.events, p.options));
+      } catch (error) {
+        p.reject(error);
+      }
+      return;
+    }
+    const results: ({ ok: AppendResult } | { error: unknown })[] = [];
+    try {
+      this.guard(() => this.groupTx(batch, results));
+    } catch (error) {
+      for (const p of batch) p.reject(error);
+      return;
+    }
+    batch.forEach((p, i) => {
+      const r = results[i];
+      if ('ok' in r) p.resolve(r.ok);
+      else p.reject(r.error);
+    });
+    this.hub.notify();
   }
 
   /** Synchronous append, for callers (benchmarks, CLI) that want no promise per call. */
@@ -227,6 +285,7 @@ export class SqliteEventStore implements EventStore {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    this.flushAppends(); // appends already accepted are committed, not dropped
     await this.hub.closeAll();
     this.closed = true;
     if (this.db.open) this.db.close();
