@@ -1,4 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Metrics } from '../metrics/metrics';
 import { createHash } from 'node:crypto';
 import { CLOCK, Clock } from '../common/clock';
 import { KeyedLock } from '../common/keyed-lock';
@@ -47,10 +48,19 @@ export class CampaignCommandExecutor {
   constructor(
     private readonly repo: CampaignRepository,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Optional() private readonly metrics?: Metrics,
   ) {}
 
-  execute(campaignId: string, command: CampaignCommand, options: CommandOptions): Promise<CommandResult> {
-    return this.lock.run(campaignId, () => this.attempt(campaignId, command, options));
+  async execute(campaignId: string, command: CampaignCommand, options: CommandOptions): Promise<CommandResult> {
+    try {
+      const result = await this.lock.run(campaignId, () => this.attempt(campaignId, command, options));
+      this.metrics?.commands.inc({ type: command.type, outcome: result.replayed ? 'replayed' : 'ok' });
+      if (!result.replayed) this.metrics?.eventsAppended.inc(result.events.length);
+      return result;
+    } catch (e) {
+      this.metrics?.commands.inc({ type: command.type, outcome: (e as { code?: string }).code ?? 'error' });
+      throw e;
+    }
   }
 
   private async attempt(campaignId: string, command: CampaignCommand, options: CommandOptions): Promise<CommandResult> {
@@ -91,6 +101,7 @@ export class CampaignCommandExecutor {
         return { events, replayed: false };
       } catch (e) {
         if (!(e instanceof ConcurrencyError) || attempt >= MAX_CONFLICT_RETRIES) throw e;
+        this.metrics?.conflictRetries.inc();
         await backoff(attempt);
       }
     }

@@ -66,6 +66,16 @@ describe('the service process on the embedded store', () => {
     expect(doc.json.paths['/api/campaigns/{id}/transitions']).toBeDefined();
   });
 
+  it('exposes Prometheus metrics at /metrics, without a token', async () => {
+    await api('POST', '/api/campaigns', bureau, { id: 'metrics', workflow: 'three-searches', title: 'm', units: [{ id: 'u1', name: 'U1' }] });
+    const r = await api('GET', '/metrics', null);
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(r.text).toMatch(/docket_commands_total\{type="LaunchCampaign",outcome="ok"\} 1/);
+    expect(r.text).toMatch(/docket_http_request_duration_seconds_bucket\{.*route="\/api\/campaigns"/);
+    expect(r.text).toContain('docket_process_resident_memory_bytes');
+  });
+
   it('lists the three shipped workflows to a token minted by `docket token`', async () => {
     const r = await api('GET', '/api/workflows', bureau);
     expect(r.status).toBe(200);
