@@ -19,6 +19,7 @@ import { ProblemFilter } from './common/problem.filter';
 import type { DocketConfig } from './config/config';
 import { DOCKET_CONFIG } from './config/config.module';
 import { HealthController } from './health/health.controller';
+import { Metrics, MetricsController } from './metrics/metrics';
 import { EVENT_STORE, EventStore } from './event-store/event-store.port';
 import { createEventStore } from './event-store/event-store.factory';
 import { loadWorkflowsDir } from './workflows/workflow-loader';
@@ -89,11 +90,12 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [CqrsModule.forRoot()],
-      controllers: [HealthController, WorkflowsController, CampaignsController, ReadModelsController, RemindersController, AuditController, EvaluationsController, BallotPageController],
+      controllers: [HealthController, MetricsController, WorkflowsController, CampaignsController, ReadModelsController, RemindersController, AuditController, EvaluationsController, BallotPageController],
       providers: [
         { provide: APP_OPTIONS, useValue: options },
         { provide: DOCKET_CONFIG, useValue: options.config },
         StoreLifecycle,
+        Metrics,
         { provide: CLOCK, useValue: options.clock ?? new SystemClock() },
         { provide: EVENT_STORE, useFactory: () => options.store ?? createEventStore(options.config, (m) => new Logger('EventStore').warn(m)) },
         { provide: JWT_CODEC, useFactory: () => new JwtCodec(options.config.jwtSecret) },

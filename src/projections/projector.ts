@@ -1,4 +1,5 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, Optional } from '@nestjs/common';
+import { Metrics } from '../metrics/metrics';
 import { Subject } from 'rxjs';
 import { EVENT_STORE, EventStore, RecordedEvent, Subscription } from '../event-store/event-store.port';
 import { applyCampaignEvent, CAMPAIGN_READ_MODEL_SCHEMA, DefinitionCache } from './campaign-read-model';
@@ -77,6 +78,7 @@ export class Projector implements OnApplicationBootstrap, OnModuleDestroy {
   constructor(
     @Inject(READ_MODEL_DB) readonly db: SqlDb,
     @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Optional() private readonly metrics?: Metrics,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -132,6 +134,7 @@ export class Projector implements OnApplicationBootstrap, OnModuleDestroy {
         try {
           const changes = await projectBatch(this.db, this.defs, batch);
           this.position = Math.max(this.position, batch[batch.length - 1].position);
+          this.metrics?.projectionPosition.set(this.position);
           for (const c of changes) this.changes.next(c);
           break;
         } catch (e) {

@@ -1,4 +1,5 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, Optional } from '@nestjs/common';
+import { Metrics } from '../metrics/metrics';
 import { randomUUID } from 'node:crypto';
 import { CLOCK, Clock } from '../common/clock';
 import { DOCKET_CONFIG } from '../config/config.module';
@@ -52,6 +53,7 @@ export class ReminderScheduler implements OnApplicationBootstrap, OnModuleDestro
     @Inject(DOCKET_CONFIG) private readonly config: DocketConfig,
     private readonly repo: CampaignRepository,
     private readonly projector: Projector,
+    @Optional() private readonly metrics?: Metrics,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -108,7 +110,10 @@ export class ReminderScheduler implements OnApplicationBootstrap, OnModuleDestro
         [c.id, c.stage, c.stage_entered_at, c.deadline, next],
       );
     }
-    if (result.issued) this.logger.log(`issued ${result.issued} reminders`);
+    if (result.issued) {
+      this.logger.log(`issued ${result.issued} reminders`);
+      this.metrics?.remindersIssued.inc(result.issued);
+    }
     return result;
   }
 
