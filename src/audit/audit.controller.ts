@@ -3,6 +3,9 @@ import { ApiBearerAuth, ApiOperation, ApiPropertyOptional, ApiTags } from '@nest
 import { IsOptional, IsString, Matches } from 'class-validator';
 import { Roles } from '../auth/roles.decorator';
 import { CLOCK, Clock } from '../common/clock';
+import { Projector, READ_MODEL_DB } from '../projections/projector';
+import type { SqlDb } from '../projections/sql-db';
+import { CampaignRepository } from '../campaigns/campaign.repository';
 import { DOCKET_CONFIG } from '../config/config.module';
 import type { DocketConfig } from '../config/config';
 import { EVENT_STORE, EventStore } from '../event-store/event-store.port';
@@ -26,6 +29,9 @@ export class AuditController {
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(DOCKET_CONFIG) private readonly config: DocketConfig,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(READ_MODEL_DB) private readonly readModels: SqlDb,
+    private readonly projector: Projector,
+    private readonly repo: CampaignRepository,
   ) {}
 
   @Get('verify')
@@ -33,8 +39,9 @@ export class AuditController {
   @ApiOperation({
     summary: 'Verify the whole log (or one campaign): every hash chain, stream head and replay, and no event missing from the global order',
   })
-  verify(@Query() q: AuditVerifyQuery): Promise<AuditReport> {
-    return runAudit(this.store, auditChecks({ storeKind: this.config.store }), {
+  async verify(@Query() q: AuditVerifyQuery): Promise<AuditReport> {
+    await this.projector.waitFor(this.repo.lastPosition);
+    return runAudit(this.store, auditChecks({ storeKind: this.config.store, readModels: this.readModels }), {
       storeKind: this.config.store,
       now: this.clock.now(),
       scope: q.campaign ? { campaigns: [q.campaign] } : undefined,

@@ -7,6 +7,8 @@ import { createEventStore } from '../event-store/event-store.factory';
 import { EventStore, StoreUnavailableError } from '../event-store/event-store.port';
 import { AuditReport, runAudit, StreamHead } from '../audit/audit-check';
 import { auditChecks } from '../audit/audit-checks';
+import { createReadModelDb } from '../projections/read-model-db.factory';
+import { migrateReadModels } from '../projections/projector';
 import { parseAnchors } from '../audit/checks/anchors.check';
 import { AuditUsageError, ExportRefusedError, exportCampaign, replayCampaign } from '../audit/campaign-audit';
 import { BundleVerification, keyId, verifyBundle } from '../audit/domain/bundle';
@@ -202,8 +204,12 @@ export function registerAuditCommands(program: Command): void {
         }
       }
       const { store, config, where } = openStore();
+      // Read models are compared when there are any (an SQLite data dir the service never ran on has none).
+      const readModels =
+        config.readModels === 'sqlite' && !existsSync(join(config.dataDir, 'read-models.sqlite')) ? undefined : createReadModelDb(config);
       try {
-        const report = await runAudit(store, auditChecks({ storeKind: config.store, anchors }), {
+        if (readModels) await migrateReadModels(readModels);
+        const report = await runAudit(store, auditChecks({ storeKind: config.store, anchors, readModels }), {
           storeKind: config.store,
           now: new Date(),
           progress: terminalProgress(progressWanted(opts)),
@@ -213,6 +219,7 @@ export function registerAuditCommands(program: Command): void {
         else printReport(report, where);
         return report.ok ? EXIT.ok : EXIT.failed;
       } finally {
+        await readModels?.close();
         await store.close();
       }
     }),

@@ -29,7 +29,11 @@ export type FindingKind =
   /** A bundle whose content does not match its manifest (digest, count, head hash, definition). */
   | 'mismatch'
   /** A bundle signature that is missing where a key was pinned, or does not verify. */
-  | 'signature';
+  | 'signature'
+  /** A published evaluation tally that its own ballots do not recount to. */
+  | 'tally'
+  /** A read model that differs from the pure replay of the log. */
+  | 'read-model';
 
 export interface AuditFinding {
   /** The check that found it, e.g. 'streams', 'log', 'anchors'. */
