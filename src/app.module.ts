@@ -35,6 +35,10 @@ import { ReadModelsController } from './projections/read-models.controller';
 import { RemindersController } from './reminders/reminders.controller';
 import { ReminderScheduler } from './reminders/reminder-scheduler';
 import { createReadModelDb } from './projections/read-model-db.factory';
+import { MAILER, SmtpMailer } from './notifications/mailer';
+import { DeliveryDispatcher } from './webhooks/delivery-dispatcher';
+import { MailDeliveriesController, WebhooksController } from './webhooks/webhooks.controller';
+import { WebhooksService } from './webhooks/webhooks.service';
 
 export interface AppOptions {
   config: DocketConfig;
@@ -90,7 +94,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [CqrsModule.forRoot()],
-      controllers: [HealthController, MetricsController, WorkflowsController, CampaignsController, ReadModelsController, RemindersController, AuditController, EvaluationsController, BallotPageController],
+      controllers: [HealthController, MetricsController, WorkflowsController, CampaignsController, ReadModelsController, RemindersController, AuditController, EvaluationsController, BallotPageController, WebhooksController, MailDeliveriesController],
       providers: [
         { provide: APP_OPTIONS, useValue: options },
         { provide: DOCKET_CONFIG, useValue: options.config },
@@ -106,6 +110,9 @@ export class AppModule {
         { provide: READ_MODEL_DB, useFactory: () => createReadModelDb(options.config) },
         Projector,
         ReminderScheduler,
+        { provide: MAILER, useFactory: () => new SmtpMailer(options.config.delivery) },
+        WebhooksService,
+        DeliveryDispatcher,
         ReadModelQueries,
         CampaignRepository,
         CampaignCommandExecutor,

@@ -48,6 +48,8 @@ export interface AuditCheckResult {
 export interface AuditCheck {
   readonly name: string;
   readonly description: string;
+  /** Skip this check when an earlier one found the log itself damaged. */
+  readonly requiresIntactLog?: boolean;
   run(store: EventStore, progress: AuditProgress, scope?: AuditScope): Promise<AuditCheckResult>;
 }
 
@@ -72,7 +74,13 @@ export async function runAudit(
   const progress = options.progress ?? SILENT_PROGRESS;
   const results: AuditCheckResult[] = [];
   try {
-    for (const check of checks) results.push(await check.run(store, progress, options.scope));
+    for (const check of checks) {
+      if (check.requiresIntactLog && results.some((r) => r.findings.length > 0)) {
+        results.push({ check: check.name, description: check.description, ok: true, checked: {}, findings: [], skipped: 'the log itself has findings; this check needs an intact log' });
+        continue;
+      }
+      results.push(await check.run(store, progress, options.scope));
+    }
   } finally {
     progress.stop();
   }

@@ -4,13 +4,17 @@ import { Bench, Figure, fmt, machine } from './bench-kit';
 import { readModelsBench } from './read-models.bench';
 import { storeBench } from './store.bench';
 import { remindersBench } from './reminders.bench';
+import { ballotsBench } from '../evaluations/ballots.bench';
+import { httpBench } from './http.bench';
+import { peerBench } from './peer.bench';
+import { memoryBench } from './memory.bench';
 
 /**
  * `npm run bench [-- --quick] [-- --only NAME]`: runs every benchmark, prints each
  * figure beside its floor (measured in the same run) and target, and writes
  * docs/benchmarks.md with the date, the machine and the Node version.
  */
-const BENCHES: Bench[] = [storeBench, readModelsBench, remindersBench];
+const BENCHES: Bench[] = [storeBench, readModelsBench, remindersBench, httpBench, ballotsBench, peerBench, memoryBench];
 
 async function main() {
   const args = process.argv.slice(2);

@@ -4,7 +4,7 @@ import { createEventStore } from '../event-store/event-store.factory';
 import { createReadModelDb } from '../projections/read-model-db.factory';
 import { rebuildReadModels } from '../projections/rebuild';
 import { checkReadModels } from '../projections/consistency-check';
-import { migrateReadModels } from '../projections/projector';
+import { migrateReadModels } from '../projections/projection';
 
 /** `docket projections rebuild|check`: on the store and read models the configuration names, service stopped. */
 export function registerProjectionsCommands(program: Command): void {

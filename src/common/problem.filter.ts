@@ -54,6 +54,12 @@ export const STATUS_BY_CODE: Record<string, number> = {
   UNKNOWN_EVALUATION: 422,
   EVALUATION_NOT_IN_STAGE: 422,
   BALLOT_KEY_CHANGED: 503,
+  // Webhooks and reminder e-mails (docs/webhooks.md)
+  WEBHOOK_NOT_FOUND: 404,
+  DELIVERY_NOT_FOUND: 404,
+  WEBHOOK_EXISTS: 409,
+  WEBHOOK_LIMIT_REACHED: 409,
+  DELIVERY_CANCELLED: 409,
 };
 
 const TITLES: Record<number, string> = {

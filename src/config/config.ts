@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 
 export interface DocketConfig {
   port: number;
@@ -25,6 +26,31 @@ export interface DocketConfig {
   reminderIntervalMs: number;
   /** The bureau's timezone, for times shown to people (DOCKET_TIMEZONE, IANA name). Events stay in UTC. */
   timezone: string;
+  /** Webhook and e-mail delivery (docs/webhooks.md). */
+  delivery: DeliveryConfig;
+}
+
+export interface DeliveryConfig {
+  /** How often the dispatcher polls the outbox (DOCKET_WEBHOOK_INTERVAL_MS; 0 turns the loop off). */
+  intervalMs: number;
+  /** First retry delay; doubled per failed attempt (DOCKET_WEBHOOK_BACKOFF_MS). */
+  backoffMs: number;
+  /** Longest retry delay (DOCKET_WEBHOOK_BACKOFF_MAX_MS). */
+  backoffMaxMs: number;
+  /** Attempts before a delivery is given up as failed (DOCKET_WEBHOOK_MAX_ATTEMPTS). */
+  maxAttempts: number;
+  /** One HTTP request or SMTP conversation may take this long (DOCKET_WEBHOOK_TIMEOUT_MS). */
+  timeoutMs: number;
+  /** Key material that seals webhook secrets in the log (DOCKET_WEBHOOK_KEY); the JWT secret when unset. */
+  secretKey?: string;
+  /** smtp://user:pass@host:port or smtps://… (DOCKET_SMTP_URL); no e-mail without it. */
+  smtpUrl?: string;
+  /** The From address of reminder e-mails (DOCKET_MAIL_FROM). */
+  mailFrom?: string;
+  /** unit id → addresses, from the file DOCKET_UNIT_EMAILS names (JSON or YAML map). */
+  unitEmails: Record<string, string[]>;
+  /** Where escalations go (DOCKET_LEADING_GROUP_EMAIL, comma-separated). */
+  leadingGroupEmails: string[];
 }
 
 export class ConfigError extends Error {
@@ -95,10 +121,66 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     logLevel,
     reminderIntervalMs: int(problems, 'DOCKET_REMINDER_INTERVAL_MS', env.DOCKET_REMINDER_INTERVAL_MS, 60_000, 0, 86_400_000),
     timezone,
+    delivery: deliveryConfig(problems, env, cwd),
   };
   if (problems.length) throw new ConfigError(problems);
   if (!config.jwtSecret) config.jwtSecret = dataDirSecret(dataDir);
   return config;
+}
+
+const EMAIL = /^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+$/;
+const UNIT_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+function deliveryConfig(problems: string[], env: NodeJS.ProcessEnv, cwd: string): DeliveryConfig {
+  const key = env.DOCKET_WEBHOOK_KEY;
+  if (key !== undefined && key !== '' && key.length < 32) problems.push('DOCKET_WEBHOOK_KEY must be at least 32 characters');
+  const smtpUrl = env.DOCKET_SMTP_URL || undefined;
+  if (smtpUrl) {
+    let protocol = '';
+    try {
+      protocol = new URL(smtpUrl).protocol;
+    } catch {
+      /* reported below */
+    }
+    if (protocol !== 'smtp:' && protocol !== 'smtps:') problems.push('DOCKET_SMTP_URL must be smtp://user:pass@host:port or smtps://…');
+    if (!env.DOCKET_MAIL_FROM) problems.push('DOCKET_SMTP_URL needs DOCKET_MAIL_FROM (the From address of reminder e-mails)');
+  }
+  const mailFrom = env.DOCKET_MAIL_FROM || undefined;
+  if (mailFrom && !EMAIL.test(mailFrom.replace(/^.*<([^>]*)>\s*$/, '$1'))) problems.push(`DOCKET_MAIL_FROM must be an e-mail address, got "${mailFrom}"`);
+  const leadingGroupEmails = (env.DOCKET_LEADING_GROUP_EMAIL ?? '').split(',').map((a) => a.trim()).filter(Boolean);
+  for (const a of leadingGroupEmails) if (!EMAIL.test(a)) problems.push(`DOCKET_LEADING_GROUP_EMAIL must be comma-separated e-mail addresses, got "${a}"`);
+  const unitEmails: Record<string, string[]> = {};
+  if (env.DOCKET_UNIT_EMAILS) {
+    const file = resolve(cwd, env.DOCKET_UNIT_EMAILS);
+    let map: unknown;
+    try {
+      map = parseYaml(readFileSync(file, 'utf8'));
+    } catch (e) {
+      problems.push(`DOCKET_UNIT_EMAILS: cannot read ${file}: ${(e as Error).message}`);
+    }
+    if (map !== undefined && (map === null || typeof map !== 'object' || Array.isArray(map))) {
+      problems.push(`DOCKET_UNIT_EMAILS: ${file} must map unit ids to an e-mail address or a list of them`);
+    } else if (map) {
+      for (const [unit, value] of Object.entries(map)) {
+        const list = Array.isArray(value) ? value : [value];
+        if (!UNIT_ID.test(unit)) problems.push(`DOCKET_UNIT_EMAILS: ${file}: "${unit}" is not a unit id`);
+        else if (list.length === 0 || !list.every((a) => typeof a === 'string' && EMAIL.test(a))) problems.push(`DOCKET_UNIT_EMAILS: ${file}: ${unit} must be an e-mail address or a list of them`);
+        else unitEmails[unit] = list;
+      }
+    }
+  }
+  return {
+    intervalMs: int(problems, 'DOCKET_WEBHOOK_INTERVAL_MS', env.DOCKET_WEBHOOK_INTERVAL_MS, 1000, 0, 3_600_000),
+    backoffMs: int(problems, 'DOCKET_WEBHOOK_BACKOFF_MS', env.DOCKET_WEBHOOK_BACKOFF_MS, 1000, 1, 3_600_000),
+    backoffMaxMs: int(problems, 'DOCKET_WEBHOOK_BACKOFF_MAX_MS', env.DOCKET_WEBHOOK_BACKOFF_MAX_MS, 3_600_000, 1, 7 * 86_400_000),
+    maxAttempts: int(problems, 'DOCKET_WEBHOOK_MAX_ATTEMPTS', env.DOCKET_WEBHOOK_MAX_ATTEMPTS, 12, 1, 1000),
+    timeoutMs: int(problems, 'DOCKET_WEBHOOK_TIMEOUT_MS', env.DOCKET_WEBHOOK_TIMEOUT_MS, 10_000, 100, 300_000),
+    secretKey: key || undefined,
+    smtpUrl,
+    mailFrom,
+    unitEmails,
+    leadingGroupEmails,
+  };
 }
 
 /** A secret generated once into the data dir, so tokens survive restarts without any setup. */

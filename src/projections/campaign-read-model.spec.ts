@@ -7,7 +7,7 @@ import { EVENT_STORE, EventStore, RecordedEvent } from '../event-store/event-sto
 import { seedCampaigns } from '../bench/seed';
 import { CAMPAIGN_READ_MODEL_TABLES, DefinitionCache } from './campaign-read-model';
 import { checkReadModels } from './consistency-check';
-import { migrateReadModels, projectBatch } from './projector';
+import { migrateReadModels, projectBatch } from './projection';
 import { PostgresDb, SqliteDb, SqlDb } from './sql-db';
 
 const PG_URL = process.env.DOCKET_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';

@@ -2,60 +2,14 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, Op
 import { Metrics } from '../metrics/metrics';
 import { Subject } from 'rxjs';
 import { EVENT_STORE, EventStore, RecordedEvent, Subscription } from '../event-store/event-store.port';
-import { applyCampaignEvent, CAMPAIGN_READ_MODEL_SCHEMA, DefinitionCache } from './campaign-read-model';
-import { PostgresDb, SqlDb } from './sql-db';
-import { applyReminderEvent, REMINDER_READ_MODEL_SCHEMA } from '../reminders/reminder-read-model';
-import { REMINDERS_STREAM_PREFIX } from '../reminders/domain/reminders';
+import { DefinitionCache } from './campaign-read-model';
+import type { SqlDb } from './sql-db';
+import { CampaignChange, migrateReadModels, PROJECTED_STREAMS, projectBatch, READ_MODEL_DB, readCheckpoint } from './projection';
 
-export const READ_MODEL_DB = Symbol('READ_MODEL_DB');
-
-const CHECKPOINT = 'campaigns';
-/** The streams the read models are folded from. */
-export const PROJECTED_STREAMS = ['campaign-', REMINDERS_STREAM_PREFIX];
 const BATCH = 500;
 
-export interface CampaignChange {
-  campaignId: string;
-  revision: number;
-  position: number;
-  type: string;
-}
-
-/** Creates or migrates the read-model tables (idempotent). */
-export async function migrateReadModels(db: SqlDb): Promise<void> {
-  if (db instanceof PostgresDb) await db.run(`CREATE SCHEMA IF NOT EXISTS "${db.schema.replace(/"/g, '""')}"`);
-  for (const ddl of [...CAMPAIGN_READ_MODEL_SCHEMA, ...REMINDER_READ_MODEL_SCHEMA]) await db.run(ddl);
-}
-
-export async function readCheckpoint(db: SqlDb): Promise<number> {
-  const [row] = await db.all<{ position: number | string }>('SELECT position FROM rm_checkpoints WHERE name = ?', [CHECKPOINT]);
-  return row ? Number(row.position) : 0;
-}
-
-/**
- * Applies a batch of events and moves the checkpoint in the same transaction: after a
- * crash the read models and the checkpoint agree, so nothing is applied twice or skipped.
- */
-export async function projectBatch(db: SqlDb, defs: DefinitionCache, events: RecordedEvent[]): Promise<CampaignChange[]> {
-  if (events.length === 0) return [];
-  return db.transaction(async (tx) => {
-    const changes: CampaignChange[] = [];
-    for (const e of events) {
-      if (e.streamId.startsWith(REMINDERS_STREAM_PREFIX)) {
-        if (await applyReminderEvent(tx, e)) changes.push({ campaignId: e.streamId.slice(REMINDERS_STREAM_PREFIX.length), revision: e.revision, position: e.position, type: e.type });
-      } else if (await applyCampaignEvent(tx, defs, e)) {
-        changes.push({ campaignId: e.streamId.slice('campaign-'.length), revision: e.revision, position: e.position, type: e.type });
-      }
-    }
-    const last = events[events.length - 1].position;
-    await tx.run(
-      `INSERT INTO rm_checkpoints (name, position) VALUES (?, ?)
-       ON CONFLICT (name) DO UPDATE SET position = CASE WHEN rm_checkpoints.position > excluded.position THEN rm_checkpoints.position ELSE excluded.position END`,
-      [CHECKPOINT, last],
-    );
-    return changes;
-  });
-}
+export { migrateReadModels, PROJECTED_STREAMS, projectBatch, readCheckpoint, READ_MODEL_DB } from './projection';
+export type { CampaignChange } from './projection';
 
 /**
  * Keeps the read models up to date from a checkpointed catch-up subscription to the

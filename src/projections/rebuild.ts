@@ -1,12 +1,16 @@
 import type { EventStore } from '../event-store/event-store.port';
 import { CAMPAIGN_READ_MODEL_TABLES, DefinitionCache } from './campaign-read-model';
-import { migrateReadModels, projectBatch, PROJECTED_STREAMS } from './projector';
+import { migrateReadModels, projectBatch, PROJECTED_STREAMS } from './projection';
 import { REMINDER_READ_MODEL_TABLES } from '../reminders/reminder-read-model';
 import type { SqlDb } from './sql-db';
+import { WEBHOOK_READ_MODEL_TABLES } from '../webhooks/delivery-outbox';
 
-/** Drops the read models and projects the whole log again from position 0. Run with the service stopped. */
+/**
+ * Drops the read models and projects the whole log again from position 0. Run with the service stopped.
+ * The delivery outbox is kept: it records what was already sent, so re-projection sends nothing twice.
+ */
 export async function rebuildReadModels(store: EventStore, db: SqlDb, onProgress: (position: number, events: number) => void = () => undefined): Promise<{ events: number; position: number }> {
-  for (const t of [...CAMPAIGN_READ_MODEL_TABLES, ...REMINDER_READ_MODEL_TABLES]) await db.run(`DROP TABLE IF EXISTS ${t}`);
+  for (const t of [...CAMPAIGN_READ_MODEL_TABLES, ...REMINDER_READ_MODEL_TABLES, ...WEBHOOK_READ_MODEL_TABLES]) await db.run(`DROP TABLE IF EXISTS ${t}`);
   await migrateReadModels(db);
   const defs = new DefinitionCache();
   let position = 0;

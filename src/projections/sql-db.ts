@@ -74,7 +74,7 @@ const toPg = (sql: string) => {
 function unavailable(e: unknown): never {
   const code = (e as { code?: string }).code ?? '';
   if (/^(08|53|57P0)/.test(code) || /ECONNREFUSED|ECONNRESET|ETIMEDOUT|Connection terminated|timeout exceeded/.test(String((e as Error).message))) {
-    throw new StoreUnavailableError(`read-model database unavailable: ${(e as Error).message}`, e);
+    throw new StoreUnavailableError(`PostgreSQL (read models) unavailable: ${(e as Error).message}`, e);
   }
   throw e;
 }

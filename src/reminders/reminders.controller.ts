@@ -12,7 +12,7 @@ import { CampaignRepository } from '../campaigns/campaign.repository';
 import { DefinitionCache } from '../projections/campaign-read-model';
 import { Projector, READ_MODEL_DB } from '../projections/projector';
 import type { SqlDb } from '../projections/sql-db';
-import { stageOf } from '../campaigns/domain/campaign-state';
+import { reminderText, reminderTitles } from '../notifications/reminder-message';
 import type { ReminderRow } from './reminder-read-model';
 
 class RemindersQuery {
@@ -43,16 +43,6 @@ class RemindersQuery {
   @Min(0)
   @Max(Number.MAX_SAFE_INTEGER)
   after?: number;
-}
-
-/** Formats an instant for people in the bureau's timezone: 2013-10-31 10:00. */
-export function localTime(iso: string, timeZone: string): string {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
-      .formatToParts(new Date(iso))
-      .map((p) => [p.type, p.value]),
-  );
-  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}`;
 }
 
 @ApiTags('reminders')
@@ -97,14 +87,11 @@ export class RemindersController {
     );
     const tz = this.config.timezone;
     const items = [];
+    // Worded by src/notifications/reminder-message.ts, as webhooks and e-mails are.
     for (const r of rows) {
       const def = await this.defs.get(this.db, r.definition_hash);
-      const stage = stageOf(def, r.stage);
       const owed: { id: string; status: string }[] = JSON.parse(r.deliverables);
-      const titles = owed.map((d) => stage.deliverables?.find((x) => x.id === d.id)?.title ?? { zh: d.id, en: d.id });
-      const local = localTime(r.deadline, tz);
-      const zhWhat = titles.map((t) => t.zh).join('、');
-      const enWhat = titles.map((t) => t.en).join(', ');
+      const text = reminderText({ unit: r.unit_id, level: r.level, deadline: r.deadline, deliverables: owed }, reminderTitles(def, r.stage), tz);
       items.push({
         id: r.id,
         campaign: r.campaign_id,
@@ -117,14 +104,9 @@ export class RemindersController {
         issuedAt: r.issued_at,
         late: Boolean(Number(r.late)),
         deadline: r.deadline,
-        deadlineLocal: `${local} (${tz})`,
+        deadlineLocal: text.deadlineLocal,
         deliverables: owed,
-        message:
-          r.level === 'escalation'
-            ? { zh: `${r.unit_id} 逾期未提交${zhWhat}（截止 ${local}），已报领导小组。`, en: `${r.unit_id} has not submitted ${enWhat} (due ${local}); escalated to the leading group.` }
-            : r.level === 'before'
-              ? { zh: `请于 ${local} 前提交${zhWhat}。`, en: `Please submit ${enWhat} by ${local}.` }
-              : { zh: `${zhWhat}已于 ${local} 到期，请尽快提交。`, en: `${enWhat} was due ${local}; please submit it now.` },
+        message: text.message,
         position: Number(r.position),
       });
     }

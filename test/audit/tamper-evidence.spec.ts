@@ -48,12 +48,15 @@ describe.each(['sqlite', 'postgres'] as const)('tamper evidence on %s', (kind) =
   it('verifies an untouched log: CLI exit 0, API ok, every stream with its head', async () => {
     const r = cli('verify', '--all', '--json');
     expect(r.stderr).toBe('');
+    expect(r.json.findings).toEqual([]);
     expect(r.status).toBe(0);
     expect(r.json.ok).toBe(true);
     expect(r.json.store).toBe(kind);
     expect(r.json.checks.map((c: any) => [c.check, c.ok])).toEqual([
       ['streams', true],
       ['log', true],
+      ['tallies', true],
+      ['read-models', true],
     ]);
     expect(r.json.heads).toEqual([expect.objectContaining({ stream: stream(`tamper-${kind}-1`), revision: 10, hash: expect.stringMatching(/^[0-9a-f]{64}$/) })]);
     const api = await apiVerify();

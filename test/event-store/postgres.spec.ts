@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { EventStore, StoreUnavailableError } from '../../src/event-store/event-store.port';
+import { ConcurrencyError, EventStore, StoreUnavailableError } from '../../src/event-store/event-store.port';
 import { PostgresEventStore } from '../../src/event-store/postgres/postgres-event-store';
 import { describeEventStoreConformance } from './event-store.conformance';
 
@@ -57,8 +57,30 @@ describe('PostgreSQL event store, adapter specifics', () => {
     await Promise.all(stores.map((s) => s.close()));
   });
 
+  it('refused and repeated appends leave no hole in the positions', async () => {
+    const store = await open(newSchema());
+    const first = await store.appendToStream('s', [{ id: 'a', type: 'T', data: {} }, { id: 'b', type: 'T', data: {} }]);
+    await expect(store.appendToStream('s', [{ id: 'c', type: 'T', data: {} }], { expectedRevision: 0 })).rejects.toThrow(/expected revision 0/);
+    await expect(store.appendToStream('other', [{ id: 'a', type: 'T', data: {} }])).rejects.toThrow(/already exists in stream s/);
+    await expect(store.appendToStream('s', [{ id: 'b', type: 'T', data: {} }, { id: 'd', type: 'T', data: {} }])).rejects.toThrow(/repeats only part/);
+    expect(await store.appendToStream('s', [{ id: 'a', type: 'T', data: {} }, { id: 'b', type: 'T', data: {} }], { expectedRevision: 'no_stream' })).toEqual(first);
+    const next = await store.appendToStream('s', [{ id: 'c', type: 'T', data: {} }], { expectedRevision: 1 });
+    expect(next).toEqual({ nextExpectedRevision: 2, position: first.position + 1 });
+    expect((await store.readAll()).map((e) => e.position)).toEqual([1, 2, 3]);
+    await store.close();
+  });
+
+  it('an untyped caller passing a revision as a string gets the same refusal as the other adapters', async () => {
+    const store = await open(newSchema());
+    await store.appendToStream('s', [{ id: 'a', type: 'T', data: {} }]);
+    await expect(store.appendToStream('s', [{ id: 'b', type: 'T', data: {} }], { expectedRevision: '0' as any })).rejects.toBeInstanceOf(ConcurrencyError);
+    await expect(store.appendToStream('s', [{ id: 'b', type: 'T', data: {} }], { expectedRevision: 0.5 })).rejects.toBeInstanceOf(ConcurrencyError);
+    expect(await store.streamRevision('s')).toBe(0);
+    await store.close();
+  });
+
   it('quotes schema names that need it', async () => {
-    const schema = newSchema(' Odd "name"');
+    const schema = newSchema(` Odd "name" 'q' $$`);
     const store = await open(schema);
     await store.appendToStream('s', [{ id: 'e', type: 'T', data: {} }]);
     const received: string[] = [];

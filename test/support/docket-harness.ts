@@ -44,7 +44,7 @@ export const TEST_SECRET = 'test-secret-test-secret-test-secret-0123';
 export async function startDocket(options: { dataDir?: string; clock?: ManualClock; env?: Record<string, string>; store?: EventStore } = {}): Promise<Docket> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'docket-test-'));
   const config = loadConfig(
-    { DOCKET_DATA_DIR: dataDir, DOCKET_LOG_LEVEL: 'error', DOCKET_JWT_SECRET: TEST_SECRET, DOCKET_SQLITE_SYNCHRONOUS: 'NORMAL', DOCKET_REMINDER_INTERVAL_MS: '0', ...options.env },
+    { DOCKET_DATA_DIR: dataDir, DOCKET_LOG_LEVEL: 'error', DOCKET_JWT_SECRET: TEST_SECRET, DOCKET_SQLITE_SYNCHRONOUS: 'NORMAL', DOCKET_REMINDER_INTERVAL_MS: '0', DOCKET_WEBHOOK_INTERVAL_MS: '0', ...options.env },
     REPO_ROOT,
   );
   const clock = options.clock ?? new ManualClock('2013-08-22T01:00:00.000Z');

@@ -10,6 +10,7 @@ import {
   EventData,
   EventHandler,
   EventStore,
+  ExpectedRevision,
   ReadAllOptions,
   ReadStreamOptions,
   RecordedEvent,
@@ -44,6 +45,29 @@ interface Row {
 }
 
 const quote = (identifier: string) => `"${identifier.replace(/"/g, '""')}"`;
+const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
+
+/** Named (prepared) statements list their columns: a column added later must not change a prepared result type. */
+const COLUMNS = 'position, stream_id, revision, id, type, data, metadata, recorded_at';
+
+/**
+ * The expected revision as docket_append takes it: 'any', 'no_stream', 'stream_exists', or a number
+ * compared as text with the current revision. Anything else (a non-integer, or a string from an
+ * untyped caller) becomes a value that never matches, so the function refuses exactly when
+ * checkExpected would.
+ */
+function expectedAsText(expected: ExpectedRevision | undefined): string {
+  if (expected === undefined || expected === 'any' || expected === 'no_stream' || expected === 'stream_exists') return expected ?? 'any';
+  return typeof expected === 'number' && Number.isSafeInteger(expected) ? String(expected) : 'never';
+}
+
+/** What docket_append answers; see appendFunctionSql. */
+interface AppendRow {
+  r_status: 'ok' | 'stored' | 'conflict';
+  r_revision: string | null;
+  r_position: string | null;
+  r_stored: Array<StoredId & { id: string }> | null;
+}
 
 function toRecorded(r: Row): RecordedEvent {
   return {
@@ -73,10 +97,19 @@ const UNAVAILABLE_MESSAGE =
  * transactions commit in any order, so a slow transaction can publish position 7 after a reader
  * has moved past 8 and the reader (or a catch-up subscription) skips it forever.
  * Why the counter row rather than pg_advisory_xact_lock: the lock is scoped to this schema (advisory
- * keys are database-wide and shared with every other user of the database), a rolled-back append
+ * keys are database-wide and shared with every other user of the database), a refused append
  * returns its positions (no holes), and under the lock the expected-revision and duplicate-id checks
- * read committed state, so they need no retry loop. The cost is one writer at a time (a few
- * round trips each), which suits command traffic; bulk imports should batch events per append.
+ * read committed state, so they need no retry loop.
+ *
+ * One round trip per append: the migration creates `<schema>.docket_append(...)`, a PL/pgSQL
+ * function that does the whole append (head update, duplicate-id lookup, expected-revision check,
+ * insert, stream upsert, NOTIFY) in one autocommitted statement, called through a named prepared
+ * statement. The lock is held for that one statement plus its commit, so writers still take turns
+ * (one at a time, which suits command traffic; bulk imports should batch events per append) but
+ * each turn is short. Data and metadata travel as json[] and are stored as json, as written.
+ * The function does not decide the port's rules; it only refuses to write and hands back what it
+ * found (the stored ids, or the current revision), and the shared rules in append-rules.ts and
+ * checkExpected turn that into the answer or the error, as for every adapter.
  */
 export class PostgresEventStore implements EventStore {
   readonly schema: string;
@@ -84,7 +117,7 @@ export class PostgresEventStore implements EventStore {
   private readonly pool: Pool;
   private readonly hub: SubscriptionHub;
   private readonly channel: string;
-  private readonly t: { events: string; streams: string; head: string };
+  private readonly t: { events: string; streams: string; head: string; append: string };
   private initialised?: Promise<void>;
   private listener?: Client;
   private reconnectTimer?: NodeJS.Timeout;
@@ -106,7 +139,7 @@ export class PostgresEventStore implements EventStore {
     this.connectionString = options.connectionString;
     this.schema = options.schema ?? 'public';
     const s = quote(this.schema);
-    this.t = { events: `${s}.events`, streams: `${s}.streams`, head: `${s}.head` };
+    this.t = { events: `${s}.events`, streams: `${s}.streams`, head: `${s}.head`, append: `${s}.docket_append` };
     const channel = `docket_events_${this.schema}`;
     // Channel names are identifiers: at most 63 bytes.
     this.channel =
@@ -161,6 +194,7 @@ export class PostgresEventStore implements EventStore {
           position bigint  NOT NULL
         );
         INSERT INTO ${this.t.head} (one, position) VALUES (true, 0) ON CONFLICT DO NOTHING;
+        ${this.appendFunctionSql()}
       `);
     });
   }
@@ -173,70 +207,125 @@ export class PostgresEventStore implements EventStore {
       checkExpected(streamId, options.expectedRevision, current);
       return { nextExpectedRevision: current, position: 0 };
     }
-    const ids = events.map((e) => e.id);
-    const result = await this.transaction(async (client) => {
-      // First statement: takes the head row lock, so everything after reads committed state.
-      const head = await client.query<{ position: string }>(
-        `UPDATE ${this.t.head} SET position = position + $1 RETURNING position`,
-        [events.length],
-      );
-      const last = Number(head.rows[0].position);
-      const state = await client.query<{ revision: string | null; stored: StoredId[] }>(
-        `SELECT (SELECT revision FROM ${this.t.streams} WHERE stream_id = $1) AS revision,
-                coalesce((SELECT json_agg(json_build_object(
-                            'id', id, 'streamId', stream_id, 'revision', revision, 'position', position))
-                          FROM ${this.t.events} WHERE id = ANY($2::text[])), '[]') AS stored`,
-        [streamId, ids],
-      );
-      const current = state.rows[0].revision === null ? -1 : Number(state.rows[0].revision);
-      const stored = new Map(state.rows[0].stored.map((s) => [(s as StoredId & { id: string }).id, s]));
-      const repeated = repeatedAppendResult(streamId, events, (id) => stored.get(id));
-      if (repeated) return { rollback: true, result: repeated };
-      checkExpected(streamId, options.expectedRevision, current);
-      const base = last - events.length;
-      // One statement for the whole batch; the NOTIFY is delivered at commit.
-      await client.query(
-        `WITH inserted AS (
-           INSERT INTO ${this.t.events} (position, stream_id, revision, id, type, data, metadata)
-           SELECT $2::bigint + n, $1, $3::bigint + n, id, type, data::json, metadata::json
-           FROM unnest($4::text[], $5::text[], $6::text[], $7::text[]) WITH ORDINALITY AS u(id, type, data, metadata, n)
-         ), stream AS (
-           INSERT INTO ${this.t.streams} (stream_id, revision, created_position)
-           VALUES ($1, $3::bigint + $8, $2::bigint + 1)
-           ON CONFLICT (stream_id) DO UPDATE SET revision = excluded.revision
-         )
-         SELECT pg_notify($9, $10)`,
+    const expected = options.expectedRevision;
+    let row: AppendRow;
+    try {
+      [row] = await this.query<AppendRow>(
+        {
+          name: 'docket_append',
+          text: `SELECT r_status, r_revision, r_position, r_stored
+                 FROM ${this.t.append}($1::text, $2::text, $3::text[], $4::text[], $5::json[], $6::json[])`,
+        },
         [
           streamId,
-          base,
-          current,
-          ids,
+          expectedAsText(expected),
+          events.map((e) => e.id),
           events.map((e) => e.type),
           events.map((e) => JSON.stringify(e.data ?? null)),
           events.map((e) => JSON.stringify(e.metadata ?? {})),
-          events.length,
-          this.channel,
-          String(last),
         ],
       );
-      return { rollback: false, result: { nextExpectedRevision: current + events.length, position: last } };
-    }).catch(async (error) => {
+    } catch (error) {
       // Unreachable while every writer goes through the head lock; kept for foreign writers.
       if (error instanceof DatabaseError && error.code === '23505' && error.constraint?.includes('revision')) {
-        throw new ConcurrencyError(streamId, options.expectedRevision ?? 'any', await this.streamRevision(streamId));
+        throw new ConcurrencyError(streamId, expected ?? 'any', await this.streamRevision(streamId));
       }
       throw error;
-    });
-    this.hub.notify();
-    return result;
+    }
+    switch (row.r_status) {
+      case 'ok':
+        this.hub.notify();
+        return { nextExpectedRevision: Number(row.r_revision), position: Number(row.r_position) };
+      case 'stored': {
+        // Some ids are stored already: nothing was written; the shared rules say retry or duplicate.
+        const stored = new Map(row.r_stored!.map((s) => [s.id, s]));
+        const repeated = repeatedAppendResult(streamId, events, (id) => stored.get(id));
+        if (repeated) return repeated;
+        break;
+      }
+      case 'conflict':
+        checkExpected(streamId, expected, Number(row.r_revision)); // throws ConcurrencyError
+        break;
+    }
+    throw new Error(`PostgreSQL event store: docket_append answered ${row.r_status} for stream ${streamId}, which the port's rules do not explain`);
+  }
+
+  /**
+   * The append as one statement (see the class comment). Positions are taken first (the head row
+   * lock), so every later statement in the function reads what the previous writer committed (each
+   * statement of a volatile function takes a fresh snapshot under READ COMMITTED). A refused append
+   * gives its positions back before it returns, so the counter has no holes.
+   * Answers: ok (r_revision, r_position: the new revision and last position), stored (nothing
+   * written; r_stored: where the batch's already-stored ids are), conflict (nothing written;
+   * r_revision: the current revision, -1 for no stream).
+   * Plain statements rather than one statement of CTEs: each costs less to execute, and the
+   * single-event command (the common case) inserts from VALUES rather than unnest.
+   */
+  private appendFunctionSql(): string {
+    const { head, events, streams } = this.t;
+    const body = `
+      DECLARE
+        n      bigint := cardinality(p_ids);
+        v_last bigint;
+        v_cur  bigint;
+      BEGIN
+        UPDATE ${head} SET position = position + n RETURNING position INTO v_last;
+        SELECT (SELECT s.revision FROM ${streams} s WHERE s.stream_id = p_stream),
+               (SELECT json_agg(json_build_object('id', e.id, 'streamId', e.stream_id, 'revision', e.revision, 'position', e.position))
+                FROM ${events} e WHERE e.id = ANY (p_ids))
+          INTO v_cur, r_stored;
+        v_cur := coalesce(v_cur, -1);
+        IF r_stored IS NOT NULL
+           OR NOT (p_expected = 'any'
+                   OR (p_expected = 'no_stream' AND v_cur = -1)
+                   OR (p_expected = 'stream_exists' AND v_cur >= 0)
+                   OR p_expected = v_cur::text) THEN
+          -- Nothing written: give the positions back.
+          UPDATE ${head} SET position = position - n;
+          r_status := CASE WHEN r_stored IS NULL THEN 'conflict' ELSE 'stored' END;
+          r_revision := v_cur;
+          RETURN;
+        END IF;
+        IF n = 1 THEN
+          INSERT INTO ${events} (position, stream_id, revision, id, type, data, metadata)
+          VALUES (v_last, p_stream, v_cur + 1, p_ids[1], p_types[1], p_data[1], p_metadata[1]);
+        ELSE
+          INSERT INTO ${events} (position, stream_id, revision, id, type, data, metadata)
+          SELECT v_last - n + u.ord, p_stream, v_cur + u.ord, u.id, u.type, u.data, u.metadata
+          FROM unnest(p_ids, p_types, p_data, p_metadata) WITH ORDINALITY AS u(id, type, data, metadata, ord);
+        END IF;
+        IF v_cur = -1 THEN
+          INSERT INTO ${streams} (stream_id, revision, created_position) VALUES (p_stream, n - 1, v_last - n + 1)
+          ON CONFLICT (stream_id) DO UPDATE SET revision = excluded.revision;
+        ELSE
+          UPDATE ${streams} SET revision = v_cur + n WHERE stream_id = p_stream;
+        END IF;
+        -- Delivered at commit, to every store listening on this schema.
+        PERFORM pg_notify(${literal(this.channel)}, v_last::text);
+        r_status := 'ok';
+        r_revision := v_cur + n;
+        r_position := v_last;
+      END`;
+    // The body as a plain string literal rather than dollar-quoted: the schema name may hold anything.
+    return `CREATE OR REPLACE FUNCTION ${this.t.append}(
+        p_stream text, p_expected text, p_ids text[], p_types text[], p_data json[], p_metadata json[],
+        OUT r_status text, OUT r_revision bigint, OUT r_position bigint, OUT r_stored json)
+      VOLATILE LANGUAGE plpgsql
+      -- Otherwise PL/pgSQL may re-plan its statements on every call (a generic plan can look costlier to
+      -- the planner than one for the given arguments), which costs more than executing them.
+      SET plan_cache_mode = force_generic_plan
+      AS ${literal(body)};`;
   }
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
     const backwards = options.direction === 'backwards';
     const from = options.fromRevision ?? (backwards ? Number.MAX_SAFE_INTEGER : 0);
     const rows = await this.query<Row>(
-      `SELECT * FROM ${this.t.events} WHERE stream_id = $1 AND revision ${backwards ? '<=' : '>='} $2
-       ORDER BY revision ${backwards ? 'DESC' : 'ASC'} LIMIT $3`,
+      {
+        name: backwards ? 'docket_read_stream_backwards' : 'docket_read_stream',
+        text: `SELECT ${COLUMNS} FROM ${this.t.events} WHERE stream_id = $1 AND revision ${backwards ? '<=' : '>='} $2
+               ORDER BY revision ${backwards ? 'DESC' : 'ASC'} LIMIT $3`,
+      },
       [streamId, from, options.maxCount ?? null],
     );
     return rows.map(toRecorded);
@@ -248,22 +337,29 @@ export class PostgresEventStore implements EventStore {
     const prefixes = options.streamPrefixes;
     const rows = prefixes?.length
       ? await this.query<Row>(
-          `SELECT * FROM ${this.t.events}
-           WHERE position > $1 AND EXISTS (SELECT 1 FROM unnest($3::text[]) p WHERE starts_with(stream_id, p))
-           ORDER BY position ASC LIMIT $2`,
+          {
+            name: 'docket_read_all_prefixed',
+            text: `SELECT ${COLUMNS} FROM ${this.t.events}
+                   WHERE position > $1 AND EXISTS (SELECT 1 FROM unnest($3::text[]) p WHERE starts_with(stream_id, p))
+                   ORDER BY position ASC LIMIT $2`,
+          },
           [after, max, prefixes],
         )
-      : await this.query<Row>(`SELECT * FROM ${this.t.events} WHERE position > $1 ORDER BY position ASC LIMIT $2`, [
-          after,
-          max,
-        ]);
+      : await this.query<Row>(
+          {
+            name: 'docket_read_all',
+            text: `SELECT ${COLUMNS} FROM ${this.t.events} WHERE position > $1 ORDER BY position ASC LIMIT $2`,
+          },
+          [after, max],
+        );
     return rows.map(toRecorded);
   }
 
   async streamRevision(streamId: string): Promise<number> {
-    const rows = await this.query<{ revision: string }>(`SELECT revision FROM ${this.t.streams} WHERE stream_id = $1`, [
-      streamId,
-    ]);
+    const rows = await this.query<{ revision: string }>(
+      { name: 'docket_stream_revision', text: `SELECT revision FROM ${this.t.streams} WHERE stream_id = $1` },
+      [streamId],
+    );
     return rows.length ? Number(rows[0].revision) : -1;
   }
 
@@ -327,17 +423,22 @@ export class PostgresEventStore implements EventStore {
     await this.init();
   }
 
-  private async query<R extends object>(sql: string, params: unknown[]): Promise<R[]> {
+  /**
+   * A statement given a name is prepared once per connection of the pool and then only bound and
+   * executed (no parse or plan per call). Names are per pool, and each store has its own pool.
+   */
+  private async query<R extends object>(sql: string | { name: string; text: string }, params: unknown[]): Promise<R[]> {
     await this.ready();
     try {
-      return (await this.pool.query<R>(sql, params)).rows;
+      const statement = typeof sql === 'string' ? { text: sql } : sql;
+      return (await this.pool.query<R>({ ...statement, values: params })).rows;
     } catch (error) {
       throw this.unavailable(error);
     }
   }
 
-  /** Runs work in a transaction; work may ask for a rollback while still returning a result. */
-  private async transaction<T>(work: (client: PoolClient) => Promise<{ rollback: boolean; result: T } | void>): Promise<T> {
+  /** Runs work in a transaction (the migration; appends are single autocommitted statements). */
+  private async transaction(work: (client: PoolClient) => Promise<void>): Promise<void> {
     if (this.closed) throw new StoreUnavailableError('the PostgreSQL event store is closed');
     let client: PoolClient;
     try {
@@ -348,9 +449,8 @@ export class PostgresEventStore implements EventStore {
     let broken: Error | undefined;
     try {
       await client.query('BEGIN');
-      const outcome = await work(client);
-      await client.query(outcome?.rollback ? 'ROLLBACK' : 'COMMIT');
-      return outcome?.result as T;
+      await work(client);
+      await client.query('COMMIT');
     } catch (error) {
       const mapped = this.unavailable(error);
       if (mapped instanceof StoreUnavailableError) broken = mapped;

@@ -1,0 +1,207 @@
+import { fork } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createApp } from '../app.factory';
+import { loadConfig } from '../config/config';
+import { JwtCodec } from '../auth/jwt';
+import { SqliteEventStore } from '../event-store/sqlite/sqlite-event-store';
+import { CampaignRepository } from '../campaigns/campaign.repository';
+import { loadWorkflowsDir } from '../workflows/workflow-loader';
+import { Bench, BenchContext, Figure, fmt } from './bench-kit';
+import type { LoadJob, LoadResult } from './http-load';
+import { campaignHistory } from './seed';
+
+const REPO = resolve(__dirname, '../..');
+const SECRET = 'bench-secret-bench-secret-bench-secret!';
+const CONNECTIONS = 64;
+const CAMPAIGNS = 64;
+const UNITS = 120;
+type Sync = 'FULL' | 'NORMAL';
+
+/** Runs autocannon in a child process (the load generator gets its own event loop; it still shares the 2 cores). */
+function load(job: LoadJob): Promise<LoadResult> {
+  return new Promise((done, fail) => {
+    const child = fork(join(__dirname, 'http-load.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
+    let settled = false;
+    child.once('message', (m: { result?: LoadResult; error?: string }) => {
+      settled = true;
+      if (m.result) done(m.result);
+      else fail(new Error(`load generator failed: ${m.error}`));
+    });
+    child.once('exit', (code) => {
+      if (!settled) fail(new Error(`load generator exited with ${code} before answering`));
+    });
+    child.send(job);
+  });
+}
+
+interface Measured {
+  result: LoadResult;
+  /** The server process's CPU time per wall second while loaded (1.0 = one core busy). */
+  serverCores: number;
+}
+
+/** A warm-up run (JIT, caches, SQLite pages), then the measured run; the server lives in this process. */
+async function measure(job: LoadJob, warmupSeconds: number): Promise<Measured> {
+  await load({ ...job, seconds: warmupSeconds });
+  const cpu = process.cpuUsage();
+  const t = Date.now();
+  const result = await load(job);
+  const used = process.cpuUsage(cpu);
+  return { result, serverCores: (used.user + used.system) / 1e3 / (Date.now() - t) };
+}
+
+function describe(label: string, m: Measured): string {
+  const r = m.result;
+  return `${label}: ${Math.round(r.rate)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, max ${r.max} ms, ${r.ok2xx} 2xx, ${r.non2xx} non-2xx ${JSON.stringify(r.statusCodes)}, ${r.errors} errors, ${r.timeouts} timeouts; server ${m.serverCores.toFixed(2)} cores, load generator ${(r.cpuSeconds / r.seconds).toFixed(2)} cores`;
+}
+
+/** The real service: createApp (Nest + Fastify, auth, validation, CQRS, decide, hash chain, read models, …) listening on a port. */
+async function docket(ctx: BenchContext, sync: Sync, seconds: number, warmup: number): Promise<Measured> {
+  const dir = mkdtempSync(join(tmpdir(), 'docket-bench-http-'));
+  const config = loadConfig(
+    { DOCKET_DATA_DIR: dir, DOCKET_JWT_SECRET: SECRET, DOCKET_LOG_LEVEL: 'error', DOCKET_SQLITE_SYNCHRONOUS: sync },
+    REPO,
+  );
+  const app = await createApp({ config }); // the store the config names, the system clock
+  try {
+    const repo = app.get(CampaignRepository);
+    const def = loadWorkflowsDir(config.workflowsDir).find((w) => w.id === 'three-searches')!;
+    const campaigns = Array.from({ length: CAMPAIGNS }, (_, i) => `http-${i + 1}`);
+    for (const id of campaigns) {
+      const at = new Date();
+      const launch = campaignHistory({ campaignId: id, workflow: def, units: UNITS, stages: 0, lastStageShare: 0 }, at);
+      await repo.append(id, null, launch, { actor: { sub: 'bench', role: 'bureau' }, now: at, correlationId: 'bench' });
+    }
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const port = (app.getHttpServer().address() as AddressInfo).port;
+    const token = new JwtCodec(config.jwtSecret).mint({ sub: 'bench', role: 'bureau' });
+    const m = await measure({ url: `http://127.0.0.1:${port}`, token, campaigns, units: UNITS, seconds, connections: CONNECTIONS }, warmup);
+    ctx.log(describe(`Docket, synchronous=${sync}`, m));
+    return m;
+  } finally {
+    await app.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The floor: a bare Fastify (the same one Nest runs on) with one route doing the same durable
+ * append of an equivalent DeliverableSubmitted event (same size, expected revision) through the
+ * same SqliteEventStore.appendToStream (group commit included), with no auth, no validation, no
+ * decide and no hash chain.
+ */
+async function bareFastify(ctx: BenchContext, sync: Sync, seconds: number, warmup: number): Promise<Measured> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const Fastify = require(require.resolve('fastify', { paths: [require.resolve('@nestjs/platform-fastify')] }));
+  const dir = mkdtempSync(join(tmpdir(), 'docket-bench-http-floor-'));
+  const store = new SqliteEventStore({ filename: join(dir, 'docket.sqlite'), synchronous: sync });
+  const server = Fastify({ logger: false });
+  const revisions = new Map<string, number>();
+  const actor = { sub: 'bench', role: 'bureau' };
+  const prevHash = randomBytes(32).toString('hex');
+  const hash = randomBytes(32).toString('hex');
+  server.post('/api/campaigns/:id/submissions', async (req: any, reply: any) => {
+    const id: string = req.params.id;
+    const body = req.body as { unit: string; deliverable: string; title: string };
+    // The expected revision is reserved at once (appends are committed in arrival order, a turn's
+    // appends sharing one group commit), so concurrent requests to one stream need no lock here.
+    const expected = revisions.get(id) ?? -1;
+    revisions.set(id, expected + 1);
+    const result = await store.appendToStream(
+      `campaign-${id}`,
+      [
+        {
+          id: randomUUID(),
+          type: 'DeliverableSubmitted',
+          data: { stage: 'learning', unit: body.unit, deliverable: body.deliverable, title: body.title, version: expected + 2 },
+          metadata: { actor, occurredAt: new Date().toISOString(), correlationId: randomUUID(), prevHash, hash },
+        },
+      ],
+      { expectedRevision: expected === -1 ? 'no_stream' : expected },
+    );
+    reply.code(201);
+    return { campaign: id, stage: 'learning', unit: body.unit, deliverable: body.deliverable, status: 'submitted', version: expected + 2, revision: result.nextExpectedRevision };
+  });
+  try {
+    await server.listen({ port: 0, host: '127.0.0.1' });
+    const port = (server.server.address() as AddressInfo).port;
+    const campaigns = Array.from({ length: CAMPAIGNS }, (_, i) => `floor-${i + 1}`);
+    const m = await measure({ url: `http://127.0.0.1:${port}`, campaigns, units: UNITS, seconds, connections: CONNECTIONS }, warmup);
+    ctx.log(describe(`bare Fastify, synchronous=${sync}`, m));
+    return m;
+  } finally {
+    await server.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const cpuPerRequest = (m: Measured) => (m.serverCores / m.result.rate) * 1e6;
+
+function figures(sync: Sync, d: Measured, f: Measured, seconds: number): Figure[] {
+  const r = d.result;
+  const where = `${CONNECTIONS} connections, ${CAMPAIGNS} campaigns × ${UNITS} units, SQLite WAL synchronous=${sync}, ${seconds} s of autocannon in a child process sharing the 2 cores`;
+  const floorName = `bare Fastify route doing the same append (no auth, validation, decide, hash), synchronous=${sync}`;
+  const bad = r.non2xx + r.errors + r.timeouts;
+  const note = bad ? `${r.non2xx} non-2xx (${JSON.stringify(r.statusCodes)}), ${r.errors} errors, ${r.timeouts} timeouts` : 'every response 201';
+  const fastEnough = r.rate >= 5000 && r.p99 <= 25 && bad === 0;
+  return [
+    {
+      bench: 'http',
+      name: `POST /api/campaigns/:id/submissions through Nest + Fastify, bureau JWT + validation (${where}); ${note}`,
+      value: r.rate,
+      unit: 'commands/s',
+      floor: { name: floorName, value: f.result.rate },
+      ratio: r.rate / f.result.rate,
+      ...(sync === 'FULL' ? { target: { text: '≥ 5,000 commands/s with p99 ≤ 25 ms, all 201', met: fastEnough } } : {}),
+      note: `server ${d.serverCores.toFixed(2)} cores busy, load generator ${(r.cpuSeconds / r.seconds).toFixed(2)} cores`,
+    },
+    {
+      bench: 'http',
+      name: `same run (synchronous=${sync}), latency p50`,
+      value: r.p50,
+      unit: 'ms',
+      floor: { name: 'bare Fastify, same load', value: f.result.p50 },
+      ratio: r.p50 > 0 ? f.result.p50 / r.p50 : undefined,
+    },
+    {
+      bench: 'http',
+      name: `same run (synchronous=${sync}), latency p99`,
+      value: r.p99,
+      unit: 'ms',
+      floor: { name: 'bare Fastify, same load', value: f.result.p99 },
+      ratio: r.p99 > 0 ? f.result.p99 / r.p99 : undefined,
+      ...(sync === 'FULL' ? { target: { text: '≤ 25 ms', met: r.p99 <= 25 } } : {}),
+    },
+    {
+      // CPU time is what a busy or shared machine changes least: 1 s ÷ this is the most one core could serve.
+      bench: 'http',
+      name: `same run (synchronous=${sync}), service CPU per command (user + system, all threads of the process)`,
+      value: cpuPerRequest(d),
+      unit: 'µs',
+      floor: { name: 'bare Fastify, same load', value: cpuPerRequest(f) },
+      ratio: cpuPerRequest(f) / cpuPerRequest(d),
+    },
+  ];
+}
+
+/** Issue 8, item 3: submissions through the whole service under 64 concurrent connections. */
+export const httpBench: Bench = {
+  name: 'http',
+  async run(ctx: BenchContext): Promise<Figure[]> {
+    const seconds = ctx.quick ? 4 : 10;
+    const warmup = ctx.quick ? 1 : 2;
+    const out: Figure[] = [];
+    for (const sync of ['FULL', 'NORMAL'] as const) {
+      const f = await bareFastify(ctx, sync, seconds, warmup);
+      const d = await docket(ctx, sync, seconds, warmup);
+      if (d.result.non2xx || d.result.errors || d.result.timeouts) ctx.log(`WARNING: not every submission answered 201 (${fmt(d.result.non2xx)} non-2xx)`);
+      out.push(...figures(sync, d, f, seconds));
+    }
+    return out;
+  },
+};

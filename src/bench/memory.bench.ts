@@ -1,0 +1,274 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { loadConfig } from '../config/config';
+import { JwtCodec } from '../auth/jwt';
+import { SqliteEventStore } from '../event-store/sqlite/sqlite-event-store';
+import { CampaignRepository } from '../campaigns/campaign.repository';
+import type { CampaignEvent } from '../campaigns/domain/campaign-events';
+import { loadWorkflowsDir } from '../workflows/workflow-loader';
+import { Bench, BenchContext, Figure, now } from './bench-kit';
+import { campaignHistory } from './seed';
+
+const REPO = resolve(__dirname, '../..');
+const SECRET = 'bench-secret-bench-secret-bench-secret!';
+const UNITS = 100;
+const TARGET_MB = 250;
+const MB = 1024 * 1024;
+
+/** VmRSS (now) and VmHWM (peak so far) of a process, in bytes, from /proc (Linux). */
+function rss(pid: number): { now: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+  return { now: kb('VmRSS'), peak: kb('VmHWM') };
+}
+
+/** Seeds `campaigns` campaigns × 100 units in the learning stage, 50–90 % of the units having submitted (about 70 events each). */
+async function seed(ctx: BenchContext, dir: string, campaigns: number): Promise<{ events: number; head: number }> {
+  const config = loadConfig({ DOCKET_DATA_DIR: dir, DOCKET_JWT_SECRET: SECRET }, REPO);
+  const def = loadWorkflowsDir(config.workflowsDir).find((w) => w.id === 'three-searches')!;
+  const store = new SqliteEventStore({ filename: join(dir, 'docket.sqlite'), synchronous: 'NORMAL' });
+  const repo = new CampaignRepository(store, config);
+  const t = now();
+  const launchedAt = new Date();
+  // Five history shapes, decided once (campaignHistory); each campaign gets its own launch event (id, title) and its own hash chain.
+  const shapes: CampaignEvent[][] = [0.5, 0.6, 0.7, 0.8, 0.9].map((share) =>
+    campaignHistory({ campaignId: 'template', workflow: def, units: UNITS, stages: 0, lastStageShare: share }, launchedAt),
+  );
+  let events = 0;
+  for (let c = 0; c < campaigns; c++) {
+    const id = `mem-${c + 1}`;
+    const [launch, ...rest] = shapes[c % shapes.length];
+    const history = [{ ...launch, data: { ...launch.data, campaignId: id, title: `${def.title.zh} ${c + 1}` } } as CampaignEvent, ...rest];
+    await repo.append(id, null, history, { actor: { sub: 'bench', role: 'bureau' }, now: launchedAt, correlationId: 'bench' });
+    repo.forget(id);
+    events += history.length;
+  }
+  const head = (store.db.prepare('SELECT MAX(position) AS p FROM events').get() as { p: number }).p;
+  await store.close();
+  ctx.log(`seeded ${campaigns} campaigns × ${UNITS} units: ${events} events in ${((now() - t) / 1000).toFixed(1)} s`);
+  return { events, head };
+}
+
+interface Service {
+  child: ChildProcess;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * The service's own Node options, for experiments: DOCKET_BENCH_NODE_OPTIONS is passed to it as
+ * NODE_OPTIONS (e.g. --max-old-space-size=128), without constraining this process.
+ */
+const SERVICE_NODE_OPTIONS = process.env.DOCKET_BENCH_NODE_OPTIONS;
+
+/** `node dist/main.js` on the data dir, as an operator runs it (system clock, default cache and intervals unless the environment sets them). */
+async function start(dir: string): Promise<Service> {
+  const child = spawn(process.execPath, [join(REPO, 'dist/main.js')], {
+    cwd: REPO,
+    env: {
+      ...process.env,
+      DOCKET_DATA_DIR: dir,
+      DOCKET_JWT_SECRET: SECRET,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DOCKET_LOG_LEVEL: 'warn',
+      DOCKET_STORE: 'sqlite',
+      ...(SERVICE_NODE_OPTIONS ? { NODE_OPTIONS: SERVICE_NODE_OPTIONS } : {}),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const port = await new Promise<number>((done, fail) => {
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /listening on http:\/\/[^:]+:(\d+)/.exec(out);
+      if (m) done(Number(m[1]));
+    });
+    child.once('exit', (code) => fail(new Error(`the service exited with ${code} before listening: ${stderr.slice(-2000)}`)));
+  });
+  return {
+    child,
+    port,
+    async stop() {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+function client(port: number, token: string) {
+  const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+  // GETs are retried when a kept-alive socket the service closed while idle (keep-alive timeout) is reused.
+  const get = async (path: string): Promise<{ status: number; body: any }> => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await once(path);
+      } catch (e) {
+        const code = (e as { code?: string }).code;
+        if (attempt >= 3 || (code !== 'ECONNRESET' && code !== 'EPIPE')) throw e;
+      }
+    }
+  };
+  const once = (path: string) =>
+    new Promise<{ status: number; body: any }>((done, fail) => {
+      const req = request({ host: '127.0.0.1', port, path, agent, headers: { authorization: `Bearer ${token}` } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let body: any = text;
+          try {
+            body = JSON.parse(text);
+          } catch {
+            /* not JSON */
+          }
+          done({ status: res.statusCode ?? 0, body });
+        });
+      });
+      req.on('error', fail);
+      req.end();
+    });
+  return { get, close: () => agent.destroy() };
+}
+
+/** Waits until the service's read models have applied everything up to `head` (GET /health). */
+async function caughtUp(get: (path: string) => Promise<{ status: number; body: any }>, s: Service, head: number): Promise<void> {
+  for (;;) {
+    const h = await get('/health');
+    if (h.status === 200 && h.body.projections?.position >= head) return;
+    if (s.child.exitCode !== null) throw new Error('the service exited before its read models caught up');
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Issue 8, item 7: the service's peak RSS with 10,000 campaigns (× 100 units) loaded. */
+export const memoryBench: Bench = {
+  name: 'memory',
+  async run(ctx: BenchContext): Promise<Figure[]> {
+    const campaigns = ctx.quick ? 2000 : 10_000;
+    const token = new JwtCodec(SECRET).mint({ sub: 'bench', role: 'bureau' });
+
+    // A first service process starts on an empty data dir; the store is seeded from this process
+    // while that service's read models follow it live (the SQLite file is shared, WAL), so seeding
+    // and projection overlap on the 2 cores. Then it stops, and the measured service starts on the
+    // seeded data dir with its read models current, as the service restarts in production.
+    const dir = mkdtempSync(join(tmpdir(), 'docket-bench-mem-'));
+    try {
+      let empty: { now: number; peak: number };
+      let ingest: { now: number; peak: number };
+      let events: number;
+      let head: number;
+      let t = now();
+      let ingestSeconds = 0;
+      {
+        const s = await start(dir);
+        const http = client(s.port, token);
+        try {
+          await http.get('/health');
+          await http.get('/api/campaigns?limit=50');
+          await new Promise((r) => setTimeout(r, 500));
+          empty = rss(s.child.pid!);
+          ctx.log(`empty store: RSS ${(empty.now / MB).toFixed(0)} MB, peak ${(empty.peak / MB).toFixed(0)} MB`);
+          t = now();
+          ({ events, head } = await seed(ctx, dir, campaigns));
+          await caughtUp(http.get, s, head);
+          ingest = rss(s.child.pid!);
+          ingestSeconds = (now() - t) / 1000;
+          ctx.log(`read models followed ${events} events live (seeding included) in ${((now() - t) / 1000).toFixed(1)} s: RSS ${(ingest.now / MB).toFixed(0)} MB, peak ${(ingest.peak / MB).toFixed(0)} MB`);
+        } finally {
+          http.close();
+          await s.stop();
+        }
+      }
+      t = now();
+      const s = await start(dir);
+      const http = client(s.port, token);
+      try {
+        await caughtUp(http.get, s, head);
+        await http.get('/api/campaigns?limit=50');
+        const started = rss(s.child.pid!);
+        ctx.log(`restarted on the seeded store in ${((now() - t) / 1000).toFixed(1)} s: RSS ${(started.now / MB).toFixed(0)} MB, peak ${(started.peak / MB).toFixed(0)} MB`);
+
+        // Load every campaign through HTTP (the repository caches each folded state), and page through the lists.
+        t = now();
+        let failed = 0;
+        const ids: string[] = [];
+        for (let offset = 0; ; offset += 500) {
+          const page = await http.get(`/api/campaigns?limit=500&offset=${offset}`);
+          if (page.status !== 200) throw new Error(`list answered ${page.status}`);
+          const items: { id: string }[] = page.body.items;
+          ids.push(...items.map((i) => i.id));
+          if (items.length < 500) break;
+        }
+        if (ids.length !== campaigns) ctx.log(`WARNING: the list holds ${ids.length} campaigns, expected ${campaigns}`);
+        let next = 0;
+        await Promise.all(
+          Array.from({ length: 16 }, async () => {
+            while (next < campaigns) {
+              const i = next++;
+              const r = await http.get(`/api/campaigns/mem-${i + 1}`);
+              if (r.status !== 200 || r.body.revision === undefined) failed += 1;
+            }
+          }),
+        );
+        await http.get('/api/campaigns?overdue=true&limit=500');
+        await http.get('/api/campaigns?status=active&limit=500');
+        const loaded = rss(s.child.pid!);
+        ctx.log(`GET of ${campaigns} campaigns (${failed} failed) and list pages in ${((now() - t) / 1000).toFixed(1)} s: RSS ${(loaded.now / MB).toFixed(0)} MB, peak ${(loaded.peak / MB).toFixed(0)} MB`);
+        if (failed) throw new Error(`${failed} GET /api/campaigns/:id did not answer 200`);
+
+        const perCampaignKiB = (loaded.now - started.now) / campaigns / 1024;
+        const what = `${campaigns.toLocaleString('en-US')} campaigns × ${UNITS} units (${Math.round(events / campaigns)} events each), all loaded through GET /api/campaigns/:id and the lists; node dist/main.js, SQLite, DOCKET_CACHE_CAMPAIGNS=${process.env.DOCKET_CACHE_CAMPAIGNS || '20000 (default)'}${SERVICE_NODE_OPTIONS ? `, NODE_OPTIONS=${SERVICE_NODE_OPTIONS}` : ''}`;
+        const figures: Figure[] = [
+          {
+            bench: 'memory',
+            name: `peak RSS (VmHWM) of the service from start-up through loading every campaign: ${what}`,
+            value: loaded.peak / MB,
+            unit: 'MB',
+            ...(ctx.quick ? {} : { target: { text: `≤ ${TARGET_MB} MB`, met: loaded.peak / MB <= TARGET_MB } }),
+          },
+          { bench: 'memory', name: `RSS after restart on the seeded store, before loading (peak so far ${(started.peak / MB).toFixed(0)} MB)`, value: started.now / MB, unit: 'MB' },
+          { bench: 'memory', name: `RSS with every campaign loaded (cached states)`, value: loaded.now / MB, unit: 'MB' },
+          { bench: 'memory', name: 'RSS growth per loaded campaign (its folded state in the repository cache)', value: perCampaignKiB, unit: 'KiB' },
+          {
+            bench: 'memory',
+            name: `campaign states that fit under ${TARGET_MB} MB at that cost (a DOCKET_CACHE_CAMPAIGNS that bounds RSS to the target)`,
+            value: Math.max(0, ((TARGET_MB * MB - started.now) / 1024 / perCampaignKiB)),
+            unit: 'campaigns',
+          },
+          { bench: 'memory', name: 'RSS of the service on an empty store', value: empty.now / MB, unit: 'MB' },
+          {
+            bench: 'memory',
+            name: `peak RSS of the first service process while its read models followed the seeding live (${events.toLocaleString('en-US')} events at ${Math.round(events / ingestSeconds).toLocaleString('en-US')} events/s)`,
+            value: ingest.peak / MB,
+            unit: 'MB',
+          },
+        ];
+        if (ctx.quick) {
+          const extrapolated = Math.max(loaded.peak, loaded.now + (10_000 - campaigns) * perCampaignKiB * 1024) / MB;
+          figures.push({
+            bench: 'memory',
+            name: `RSS with 10,000 campaigns, extrapolated from ${campaigns} (RSS loaded + growth per campaign)`,
+            value: extrapolated,
+            unit: 'MB',
+            target: { text: `≤ ${TARGET_MB} MB (full run measures it)`, met: extrapolated <= TARGET_MB },
+          });
+        }
+        return figures;
+      } finally {
+        http.close();
+        await s.stop();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+};
