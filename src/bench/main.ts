@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Bench, Figure, fmt, machine } from './bench-kit';
 import { readModelsBench } from './read-models.bench';
@@ -35,7 +35,9 @@ async function main() {
   console.error(`done in ${seconds} s on ${m.cpu} (${m.cores} cores), Node ${m.node}`);
   if (write) {
     const file = resolve(__dirname, '../../docs/benchmarks.md');
-    writeFileSync(file, report(figures, quick, seconds));
+    // With --only, the rows of the benches not run this time are kept from the last report.
+    const kept = only && existsSync(file) ? keptRows(readFileSync(file, 'utf8'), new Set(figures.map((f) => f.bench))) : [];
+    writeFileSync(file, report(figures, quick, seconds, kept));
     console.error(`wrote ${file}`);
   }
 }
@@ -47,7 +49,14 @@ function line(f: Figure): string {
   return parts.join(' | ');
 }
 
-function report(figures: Figure[], quick: boolean, seconds: number): string {
+function keptRows(markdown: string, rerun: Set<string>): string[] {
+  return markdown
+    .split('\n')
+    .filter((l) => /^\| [^-|]/.test(l) && !l.startsWith('| bench |'))
+    .filter((l) => !rerun.has(l.split('|')[1].trim()));
+}
+
+function report(figures: Figure[], quick: boolean, seconds: number, kept: string[] = []): string {
   const m = machine();
   const rows = figures.map(
     (f) =>
@@ -64,7 +73,7 @@ rates and floor ÷ figure for times, so 1.00 means "as fast as the floor".
 
 | bench | figure | value | floor | ratio | target |
 |---|---|---|---|---|---|
-${rows.join('\n')}
+${[...kept, ...rows].join('\n')}
 
 Regenerate with \`npm run bench\` (full, under 10 minutes on 2 cores) or
 \`npm run bench -- --quick\` (under 2 minutes); \`-- --only NAME\` runs one bench.
