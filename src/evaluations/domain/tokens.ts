@@ -22,7 +22,7 @@ export function hashToken(canonicalToken: string): string {
   return createHash('sha256').update(canonicalToken).digest('hex');
 }
 
-/** A token as printed: XXXX-XXXX-… */
+/** A token as printed: groups of four characters joined by hyphens (e.g. K7QF-2M9D-…). */
 export function formatToken(canonicalToken: string): string {
   return canonicalToken.replace(/(.{4})(?=.)/g, '$1-');
 }
