@@ -75,6 +75,26 @@ rates and floor ÷ figure for times, so 1.00 means "as fast as the floor".
 |---|---|---|---|---|---|
 ${[...kept, ...rows].join('\n')}
 
+## What bounds the targets that are missed
+
+- **HTTP commands/s and p99** — CPU on the one event-loop thread, not durability (FULL and
+  NORMAL give about the same rate): about 550 µs of service CPU per command against about
+  140 µs for the bare Fastify floor. The profile: the repository's catch-up read of the
+  stream on every command (~11%), the validation pipe (~10%), hash + append (~9%), the auth
+  guard and JWT (~5%). Appends of one event-loop turn already share one SQLite commit.
+- **Replay events/s** — the floor itself (reading the rows and JSON.parse alone) is about
+  100k events/s here, so 500k needs persisted snapshots of folded campaign states; the fold
+  is at ~0.9 of the floor.
+- **Peak RSS with 10,000 campaigns** — ~150 MB baseline (modules: Nest, pg, the KurrentDB
+  gRPC client, nodemailer) plus ~35 KiB per cached campaign state, of which ~9 KiB is a
+  private copy of its workflow definition.
+- **PostgreSQL single-event commands** — each command does a catch-up read and the append
+  (one round trip, a PL/pgSQL function) under one global row lock that keeps the order
+  gap-free; the raw floor is a bare autocommit insert.
+
+Runs that share the machine with other work (a CI install, tests) report lower rates; the
+machine and date above say when these were taken.
+
 Regenerate with \`npm run bench\` (full, under 10 minutes on 2 cores) or
 \`npm run bench -- --quick\` (under 2 minutes); \`-- --only NAME\` runs one bench.
 `;
