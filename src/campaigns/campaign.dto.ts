@@ -31,7 +31,7 @@ export const LIMITS = {
 };
 
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-const ID_MESSAGE = '$property must be 1-64 characters of letters, digits, "_", "." or "-", starting with a letter or digit';
+export const ID_MESSAGE = '$property must be 1-64 characters of letters, digits, "_", "." or "-", starting with a letter or digit';
 
 /** A plain object whose keys match `keyPattern` and whose values are ISO-8601 date-times, at most `max` entries. */
 function IsDeadlineMap(max: number) {

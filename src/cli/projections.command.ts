@@ -1,10 +1,25 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/config';
 import { createEventStore } from '../event-store/event-store.factory';
+import type { EventStore } from '../event-store/event-store.port';
+import type { SqlDb } from '../projections/sql-db';
 import { createReadModelDb } from '../projections/read-model-db.factory';
 import { rebuildReadModels } from '../projections/rebuild';
 import { checkReadModels } from '../projections/consistency-check';
 import { migrateReadModels } from '../projections/projection';
+
+/** Opens the store and the read models the configuration names, runs `work`, and closes both. */
+async function withReadModels(work: (store: EventStore, db: SqlDb) => Promise<void>): Promise<void> {
+  const config = loadConfig();
+  const store = createEventStore(config);
+  const db = createReadModelDb(config);
+  try {
+    await work(store, db);
+  } finally {
+    await db.close();
+    await store.close();
+  }
+}
 
 /** `docket projections rebuild|check`: on the store and read models the configuration names, service stopped. */
 export function registerProjectionsCommands(program: Command): void {
@@ -15,10 +30,7 @@ export function registerProjectionsCommands(program: Command): void {
     .description('Drop the read models and project the whole log again (stop the service first)')
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }) => {
-      const config = loadConfig();
-      const store = createEventStore(config);
-      const db = createReadModelDb(config);
-      try {
+      await withReadModels(async (store, db) => {
         const started = process.hrtime.bigint();
         const tty = !opts.json && process.stderr.isTTY;
         const result = await rebuildReadModels(store, db, (position, events) => {
@@ -28,10 +40,7 @@ export function registerProjectionsCommands(program: Command): void {
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
         if (opts.json) process.stdout.write(JSON.stringify({ ...result, seconds }) + '\n');
         else process.stdout.write(`rebuilt read models from ${result.events} events in ${seconds.toFixed(1)} s\n`);
-      } finally {
-        await db.close();
-        await store.close();
-      }
+      });
     });
 
   projections
@@ -39,10 +48,7 @@ export function registerProjectionsCommands(program: Command): void {
     .description('Compare every read model with the pure replay of the log; exit 0 only when they agree')
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }) => {
-      const config = loadConfig();
-      const store = createEventStore(config);
-      const db = createReadModelDb(config);
-      try {
+      await withReadModels(async (store, db) => {
         await migrateReadModels(db);
         const tty = !opts.json && process.stderr.isTTY;
         const report = await checkReadModels(store, db, (done, total) => {
@@ -57,9 +63,6 @@ export function registerProjectionsCommands(program: Command): void {
           }
         }
         process.exitCode = report.ok ? 0 : 1;
-      } finally {
-        await db.close();
-        await store.close();
-      }
+      });
     });
 }

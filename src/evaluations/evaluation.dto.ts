@@ -21,9 +21,8 @@ import {
   registerDecorator,
 } from 'class-validator';
 import { EVALUATION_LIMITS } from './domain/decide';
+import { ID_MESSAGE, ID_PATTERN } from '../campaigns/campaign.dto';
 
-const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-const ID_MESSAGE = '$property must be 1-64 characters of letters, digits, "_", "." or "-", starting with a letter or digit';
 const KEBAB = /^[a-z][a-z0-9-]{0,63}$/;
 export const EVALUATION_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
 

@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
+import { readModelDialects } from '../../test/support/read-model-dialects';
 import { startDocket, Docket, removeDir } from '../../test/support/docket-harness';
 import { CampaignCommandExecutor } from '../campaigns/campaign-command.executor';
 import { WorkflowRegistry } from '../workflows/workflow.registry';
@@ -8,9 +7,8 @@ import { seedCampaigns } from '../bench/seed';
 import { CAMPAIGN_READ_MODEL_TABLES, DefinitionCache } from './campaign-read-model';
 import { checkReadModels } from './consistency-check';
 import { migrateReadModels, projectBatch } from './projection';
-import { PostgresDb, SqliteDb, SqlDb } from './sql-db';
+import { SqlDb } from './sql-db';
 
-const PG_URL = process.env.DOCKET_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 async function dump(db: SqlDb): Promise<string> {
   const out: Record<string, unknown[]> = {};
@@ -45,24 +43,7 @@ describe('campaign read models', () => {
     removeDir(docket.dataDir);
   });
 
-  const dialects: [string, () => Promise<{ db: SqlDb; drop: () => Promise<void> }>][] = [
-    ['SQLite', async () => ({ db: new SqliteDb(':memory:'), drop: async () => undefined })],
-    [
-      'PostgreSQL',
-      async () => {
-        const schema = `rm_spec_${randomBytes(4).toString('hex')}`;
-        return {
-          db: new PostgresDb(PG_URL, schema),
-          drop: async () => {
-            const c = new Client({ connectionString: PG_URL });
-            await c.connect();
-            await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-            await c.end();
-          },
-        };
-      },
-    ],
-  ];
+  const dialects = readModelDialects('rm_spec');
 
   describe.each(dialects)('on %s', (_name, make) => {
     let db: SqlDb;

@@ -1,13 +1,11 @@
-import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
+import { readModelDialects } from '../../test/support/read-model-dialects';
 import type { RecordedEvent } from '../event-store/event-store.port';
 import { DefinitionCache } from '../projections/campaign-read-model';
 import { migrateReadModels, projectBatch } from '../projections/projection';
-import { PostgresDb, SqliteDb, SqlDb } from '../projections/sql-db';
+import { SqlDb } from '../projections/sql-db';
 import { WEBHOOK_READ_MODEL_TABLES } from './delivery-outbox';
 import { deliveryId, SealedSecret } from './domain/webhooks';
 
-const PG_URL = process.env.DOCKET_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const sealed: SealedSecret = { v: 1, alg: 'A256GCM', iv: 'aXY', tag: 'dGFn', data: 'ZGF0YQ' };
 
 const event = (position: number, streamId: string, type: string, data: unknown): RecordedEvent => ({
@@ -46,24 +44,7 @@ async function outbox(db: SqlDb): Promise<string[]> {
   return rows.map((r) => `${r.channel} ${r.target} #${LOG.findIndex((e) => e.id === r.event_id) + 1} ${r.status}${r.delivery_id === deliveryId(r.channel as 'webhook', r.target, r.event_id) ? '' : ' (id?)'}`);
 }
 
-const dialects: [string, () => Promise<{ db: SqlDb; drop: () => Promise<void> }>][] = [
-  ['SQLite', async () => ({ db: new SqliteDb(':memory:'), drop: async () => undefined })],
-  [
-    'PostgreSQL',
-    async () => {
-      const schema = `outbox_spec_${randomBytes(4).toString('hex')}`;
-      return {
-        db: new PostgresDb(PG_URL, schema),
-        drop: async () => {
-          const c = new Client({ connectionString: PG_URL });
-          await c.connect();
-          await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-          await c.end();
-        },
-      };
-    },
-  ],
-];
+const dialects = readModelDialects('outbox_spec');
 
 describe.each(dialects)('the delivery outbox on %s', (_name, make) => {
   let db: SqlDb;

@@ -1,0 +1,27 @@
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+import { PostgresDb, SqliteDb, SqlDb } from '../../src/projections/sql-db';
+
+export const PG_URL = process.env.DOCKET_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** The read-model databases every projection spec runs on: in-memory SQLite, and PostgreSQL in a throwaway schema. */
+export function readModelDialects(schemaPrefix: string): [string, () => Promise<{ db: SqlDb; drop: () => Promise<void> }>][] {
+  return [
+    ['SQLite', async () => ({ db: new SqliteDb(':memory:'), drop: async () => undefined })],
+    [
+      'PostgreSQL',
+      async () => {
+        const schema = `${schemaPrefix}_${randomBytes(4).toString('hex')}`;
+        return {
+          db: new PostgresDb(PG_URL, schema),
+          drop: async () => {
+            const c = new Client({ connectionString: PG_URL });
+            await c.connect();
+            await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+            await c.end();
+          },
+        };
+      },
+    ],
+  ];
+}
