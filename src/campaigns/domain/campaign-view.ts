@@ -97,32 +97,3 @@ export function campaignView(state: CampaignState, now: Date): CampaignView {
   if (state.completedAt) view.completedAt = state.completedAt;
   return view;
 }
-
-/** The short form used in lists. */
-export function campaignSummary(state: CampaignState, now: Date) {
-  const deadline = state.status === 'active' ? (stageDeadline(state) ?? null) : null;
-  const matrix = state.deliverables[state.stage] ?? {};
-  const stage = stageOf(state.definition, state.stage);
-  let owed = 0;
-  let done = 0;
-  for (const u of state.units) {
-    for (const d of stage.deliverables ?? []) {
-      owed += 1;
-      const s = matrix[u.id]?.[d.id]?.status;
-      if (s === 'approved' || (s === 'submitted' && !d.review)) done += 1;
-    }
-  }
-  return {
-    id: state.id,
-    title: state.title,
-    workflow: { id: state.definition.id, version: state.definition.version },
-    stage: state.stage,
-    status: state.status,
-    revision: state.revision,
-    units: state.units.length,
-    deliverables: { owed, done },
-    deadline,
-    overdue: deadline !== null && now.getTime() > Date.parse(deadline),
-    launchedAt: state.launchedAt,
-  };
-}
