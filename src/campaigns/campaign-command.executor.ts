@@ -7,7 +7,7 @@ import { Actor, DomainError } from '../common/domain/domain-error';
 import { ConcurrencyError } from '../event-store/event-store.port';
 import { canonicalJson } from '../audit/domain/hash-chain';
 import { CampaignCommand, decide } from './domain/decide';
-import type { RecordedCampaignEvent } from './domain/campaign-events';
+import type { CampaignEvent, RecordedCampaignEvent } from './domain/campaign-events';
 import { CampaignRepository } from './campaign.repository';
 
 export interface CommandOptions {
@@ -67,29 +67,41 @@ export class CampaignCommandExecutor {
     const requestHash = options.idempotencyKey
       ? createHash('sha256').update(canonicalJson({ campaignId, command, actor: options.actor.sub })).digest('hex')
       : undefined;
+    let fresh = false;
     for (let attempt = 0; ; attempt++) {
-      const state = await this.repo.load(campaignId);
-      if (options.idempotencyKey && state) {
-        const seen = state.idempotency.get(options.idempotencyKey);
-        if (seen) {
-          if (seen.requestHash !== requestHash) {
-            throw new DomainError('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was already used for a different request', {
-              idempotencyKey: options.idempotencyKey,
-            });
+      // The first attempt trusts the cached state (no read); a refusal or a conflict is re-checked against the log.
+      const loaded = fresh ? { state: await this.repo.load(campaignId), fresh: true } : await this.repo.loadForCommand(campaignId);
+      const state = loaded.state;
+      fresh = true;
+      let decided: CampaignEvent[];
+      let now: Date;
+      try {
+        if (options.idempotencyKey && state) {
+          const seen = state.idempotency.get(options.idempotencyKey);
+          if (seen) {
+            if (seen.requestHash !== requestHash) {
+              throw new DomainError('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was already used for a different request', {
+                idempotencyKey: options.idempotencyKey,
+              });
+            }
+            const events = await this.repo.events(campaignId, seen.firstRevision, seen.lastRevision - seen.firstRevision + 1);
+            return { events, replayed: true };
           }
-          const events = await this.repo.events(campaignId, seen.firstRevision, seen.lastRevision - seen.firstRevision + 1);
-          return { events, replayed: true };
         }
+        const actual = state?.revision ?? -1;
+        if (options.expectedRevision !== undefined && options.expectedRevision !== actual) {
+          throw new DomainError('REVISION_MISMATCH', `If-Match revision ${options.expectedRevision} is not the current revision ${actual}`, {
+            expected: options.expectedRevision,
+            actual,
+          });
+        }
+        now = this.clock.now();
+        decided = decide(command, state, { actor: options.actor, now });
+      } catch (e) {
+        // A refusal decided on a cached state is only given once the log confirms it.
+        if (e instanceof DomainError && !loaded.fresh) continue;
+        throw e;
       }
-      const actual = state?.revision ?? -1;
-      if (options.expectedRevision !== undefined && options.expectedRevision !== actual) {
-        throw new DomainError('REVISION_MISMATCH', `If-Match revision ${options.expectedRevision} is not the current revision ${actual}`, {
-          expected: options.expectedRevision,
-          actual,
-        });
-      }
-      const now = this.clock.now();
-      const decided = decide(command, state, { actor: options.actor, now });
       try {
         const events = await this.repo.append(campaignId, state, decided, {
           actor: options.actor,

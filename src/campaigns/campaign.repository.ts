@@ -45,6 +45,19 @@ export class CampaignRepository {
     return state;
   }
 
+  /**
+   * For a command: the cached state without reading the log, or a caught-up load on a miss.
+   * A cached state may be behind another instance's appends; the append's expected revision
+   * catches that (ConcurrencyError), and the executor re-checks any refusal against a caught-up
+   * load before answering, so a stale cache never decides anything on its own. `fresh` says
+   * whether the state was just caught up with the log.
+   */
+  async loadForCommand(campaignId: string): Promise<{ state: CampaignState | null; fresh: boolean }> {
+    const cached = this.cache.get(campaignId);
+    if (cached) return { state: cached, fresh: false };
+    return { state: await this.load(campaignId), fresh: true };
+  }
+
   private remember(id: string, state: CampaignState): void {
     this.cache.delete(id);
     this.cache.set(id, state);
