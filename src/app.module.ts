@@ -30,6 +30,8 @@ import { EvaluationRepository } from './evaluations/evaluation.repository';
 import { EvaluationService } from './evaluations/evaluation.service';
 import { BallotPageController, EvaluationsController } from './evaluations/evaluations.controller';
 import { Projector, READ_MODEL_DB } from './projections/projector';
+import type { SqlDb } from './projections/sql-db';
+import { CAMPAIGN_SNAPSHOTS, SqlSnapshotStore } from './campaigns/campaign-snapshots';
 import { ReadModelQueries } from './projections/read-model.queries';
 import { ReadModelsController } from './projections/read-models.controller';
 import { RemindersController } from './reminders/reminders.controller';
@@ -108,6 +110,7 @@ export class AppModule {
         { provide: APP_FILTER, useClass: ProblemFilter },
         { provide: APP_PIPE, useValue: validationPipe },
         { provide: READ_MODEL_DB, useFactory: () => createReadModelDb(options.config) },
+        { provide: CAMPAIGN_SNAPSHOTS, useFactory: (db: SqlDb) => new SqlSnapshotStore(db), inject: [READ_MODEL_DB] },
         Projector,
         ReminderScheduler,
         { provide: MAILER, useFactory: () => new SmtpMailer(options.config.delivery) },

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { EVENT_STORE, EventStore, RecordedEvent } from '../event-store/event-store.port';
 import { appendChained } from '../event-store/chained-append';
 import { ReplaySnapshots } from '../audit/replay-snapshots';
@@ -7,6 +7,11 @@ import type { DocketConfig } from '../config/config';
 import type { Actor } from '../common/domain/domain-error';
 import { CampaignEvent, campaignStream, RecordedCampaignEvent } from './domain/campaign-events';
 import { CampaignState, evolve, replay } from './domain/campaign-state';
+import { restoreSnapshot, takeSnapshot } from './domain/campaign-snapshot';
+import { CAMPAIGN_SNAPSHOTS, SnapshotStore } from './campaign-snapshots';
+
+/** A load that had to fold at least this many events from the log leaves a snapshot for the next one. */
+export const SNAPSHOT_AFTER_EVENTS = 100;
 
 export interface AppendContext {
   actor: Actor;
@@ -20,29 +25,69 @@ export const asCampaignEvent = (e: RecordedEvent) => e as unknown as RecordedCam
 
 /**
  * Loads campaigns by folding their streams and appends new events with the expected
- * revision and the hash chain. Keeps folded states in memory (LRU) and only reads the
- * events appended since, so a command costs one small read however long the history.
+ * revision and the hash chain. Keeps folded states in memory (LRU): a command decides on
+ * the cached state and a query reads only the events appended since. A state that is not
+ * cached starts from its persisted snapshot, if the log still holds the event it was taken
+ * at, and folds only the events after it.
  */
 @Injectable()
 export class CampaignRepository {
   private readonly cache = new Map<string, CampaignState>();
   private readonly snapshots = new ReplaySnapshots();
+  private readonly logger = new Logger('CampaignRepository');
+  private readonly writing = new Set<Promise<void>>();
   /** Global position of the last append this process made: read models wait for it (read your writes). */
   lastPosition = 0;
 
   constructor(
     @Inject(EVENT_STORE) readonly store: EventStore,
     @Inject(DOCKET_CONFIG) private readonly config: DocketConfig,
+    @Optional() @Inject(CAMPAIGN_SNAPSHOTS) private readonly persisted?: SnapshotStore,
   ) {}
 
   /** The current state, caught up with the log (other instances may have appended). */
   async load(campaignId: string): Promise<CampaignState | null> {
     const cached = this.cache.get(campaignId) ?? null;
-    const events = await this.store.readStream(campaignStream(campaignId), { fromRevision: cached ? cached.revision + 1 : 0 });
-    let state = cached;
+    let state = cached ?? (await this.fromSnapshot(campaignId));
+    const events = await this.store.readStream(campaignStream(campaignId), { fromRevision: state ? state.revision + 1 : 0 });
     for (const e of events) state = evolve(state, asCampaignEvent(e));
-    if (state) this.remember(campaignId, state);
+    if (!state) return null;
+    if (!cached && events.length >= SNAPSHOT_AFTER_EVENTS) this.saveSnapshot(state);
+    this.remember(campaignId, state);
     return state;
+  }
+
+  /**
+   * The persisted snapshot's state, if the log still holds the event it was taken at (same
+   * revision, same hash: the chain ties it to the whole prefix); otherwise null, and the
+   * campaign is folded from the start.
+   */
+  private async fromSnapshot(campaignId: string): Promise<CampaignState | null> {
+    if (!this.persisted) return null;
+    const snapshot = await this.persisted.get(campaignId).catch((e) => {
+      this.logger.warn(`snapshot of ${campaignId} unreadable (${(e as Error).message}); folding the log`);
+      return null;
+    });
+    if (!snapshot) return null;
+    const [at] = await this.store.readStream(campaignStream(campaignId), { fromRevision: snapshot.revision, maxCount: 1 });
+    if (!at || at.revision !== snapshot.revision || at.metadata.hash !== snapshot.lastHash) return null;
+    return restoreSnapshot(snapshot);
+  }
+
+  /** Persists a snapshot after a long fold, off the caller's path; a failure only costs the next load a fold. */
+  private saveSnapshot(state: CampaignState): void {
+    if (!this.persisted) return;
+    const snapshot = takeSnapshot(state); // now: the state is updated in place later
+    const write = this.persisted
+      .put(snapshot)
+      .catch((e) => this.logger.warn(`could not save the snapshot of ${state.id}: ${(e as Error).message}`))
+      .finally(() => this.writing.delete(write));
+    this.writing.add(write);
+  }
+
+  /** Resolves once the snapshots being written are written (or have failed). */
+  async snapshotsWritten(): Promise<void> {
+    await Promise.all([...this.writing]);
   }
 
   /**
