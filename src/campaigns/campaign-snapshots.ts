@@ -49,6 +49,19 @@ export class SqlSnapshotStore implements SnapshotStore {
     return row ? { campaignId, revision: Number(row.revision), lastHash: row.last_hash, format: Number(row.format), state: row.state } : null;
   }
 
+  /** Every snapshot, by campaign id (none when the table was never created: it is not created by reading). */
+  async list(): Promise<CampaignSnapshot[]> {
+    try {
+      const rows = await this.db.all<{ campaign_id: string; revision: number | string; last_hash: string; format: number | string; state: string }>(
+        'SELECT campaign_id, revision, last_hash, format, state FROM campaign_snapshots ORDER BY campaign_id',
+      );
+      return rows.map((r) => ({ campaignId: r.campaign_id, revision: Number(r.revision), lastHash: r.last_hash, format: Number(r.format), state: r.state }));
+    } catch (e) {
+      if (/no such table|does not exist/.test((e as Error).message)) return [];
+      throw e;
+    }
+  }
+
   async put(s: CampaignSnapshot): Promise<void> {
     await this.migrate();
     await this.db.run(

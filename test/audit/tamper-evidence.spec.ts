@@ -57,6 +57,7 @@ describe.each(['sqlite', 'postgres'] as const)('tamper evidence on %s', (kind) =
       ['log', true],
       ['tallies', true],
       ['read-models', true],
+      ['snapshots', true],
     ]);
     expect(r.json.heads).toEqual([expect.objectContaining({ stream: stream(`tamper-${kind}-1`), revision: 10, hash: expect.stringMatching(/^[0-9a-f]{64}$/) })]);
     const api = await apiVerify();
