@@ -1,3 +1,4 @@
+import { FastValidationPipe } from './common/fast-validation.pipe';
 import { DynamicModule, Inject, Injectable, Logger, Module, OnApplicationShutdown, ValidationPipe } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
@@ -108,7 +109,7 @@ export class AppModule {
         { provide: WorkflowRegistry, useFactory: () => options.workflows ?? new WorkflowRegistry(loadWorkflowsDir(options.config.workflowsDir)) },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: ProblemFilter },
-        { provide: APP_PIPE, useValue: validationPipe },
+        { provide: APP_PIPE, useValue: new FastValidationPipe(validationPipe) },
         { provide: READ_MODEL_DB, useFactory: () => createReadModelDb(options.config) },
         { provide: CAMPAIGN_SNAPSHOTS, useFactory: (db: SqlDb) => new SqlSnapshotStore(db), inject: [READ_MODEL_DB] },
         Projector,
