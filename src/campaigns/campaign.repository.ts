@@ -9,6 +9,7 @@ import { CampaignEvent, campaignStream, RecordedCampaignEvent } from './domain/c
 import { CampaignState, evolve, replay } from './domain/campaign-state';
 import { restoreSnapshot, takeSnapshot } from './domain/campaign-snapshot';
 import { CAMPAIGN_SNAPSHOTS, SnapshotStore } from './campaign-snapshots';
+import { sharedCampaignParts } from './campaign-state-intern';
 
 /** A load that had to fold at least this many events from the log leaves a snapshot for the next one. */
 export const SNAPSHOT_AFTER_EVENTS = 100;
@@ -104,6 +105,8 @@ export class CampaignRepository {
   }
 
   private remember(id: string, state: CampaignState): void {
+    // Campaigns with the same definition or units hold one shared copy (docs/operations.md, "Memory").
+    sharedCampaignParts.intern(state);
     this.cache.delete(id);
     this.cache.set(id, state);
     if (this.cache.size > this.config.cacheCampaigns) {

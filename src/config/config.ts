@@ -19,7 +19,10 @@ export interface DocketConfig {
   jwtSecret: string;
   /** Largest request body accepted, in bytes. */
   bodyLimit: number;
-  /** Most campaign states kept in memory (least recently used are dropped). */
+  /**
+   * Most campaign states kept in memory (least recently used are dropped; a dropped one costs
+   * its next load a fold from its snapshot or the log). Bounds memory: docs/operations.md, "Memory".
+   */
   cacheCampaigns: number;
   logLevel: 'silent' | 'error' | 'warn' | 'info' | 'debug';
   /** How often the reminder scheduler scans the due index (DOCKET_REMINDER_INTERVAL_MS; 0 turns it off). */
@@ -117,7 +120,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     sqliteSynchronous: sync as 'FULL' | 'NORMAL',
     jwtSecret: secret ?? '',
     bodyLimit: int(problems, 'DOCKET_BODY_LIMIT', env.DOCKET_BODY_LIMIT, 1024 * 1024, 1024, 64 * 1024 * 1024),
-    cacheCampaigns: int(problems, 'DOCKET_CACHE_CAMPAIGNS', env.DOCKET_CACHE_CAMPAIGNS, 20000, 1, 10_000_000),
+    cacheCampaigns: int(problems, 'DOCKET_CACHE_CAMPAIGNS', env.DOCKET_CACHE_CAMPAIGNS, 4000, 1, 10_000_000),
     logLevel,
     reminderIntervalMs: int(problems, 'DOCKET_REMINDER_INTERVAL_MS', env.DOCKET_REMINDER_INTERVAL_MS, 60_000, 0, 86_400_000),
     timezone,

@@ -1,4 +1,4 @@
-import { createTransport, Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { DeliveryConfig } from '../config/config';
 
 /** The notifier port for e-mail: one message, sent or an error. */
@@ -23,7 +23,10 @@ export interface Mailer {
 /** An SMTP error the server gave as permanent (5xx): retrying the same message cannot help. */
 export class PermanentMailError extends Error {}
 
-/** E-mail over SMTP (DOCKET_SMTP_URL, DOCKET_MAIL_FROM), through nodemailer. */
+/**
+ * E-mail over SMTP (DOCKET_SMTP_URL, DOCKET_MAIL_FROM), through nodemailer. nodemailer is
+ * required on the first message, so a service without e-mail never loads it (memory).
+ */
 export class SmtpMailer implements Mailer {
   private transport?: Transporter;
 
@@ -36,7 +39,10 @@ export class SmtpMailer implements Mailer {
   async send(m: MailMessage): Promise<void> {
     if (!this.config.smtpUrl) throw new Error('e-mail is not configured (DOCKET_SMTP_URL)');
     const t = this.config.timeoutMs;
-    this.transport ??= createTransport(this.config.smtpUrl, { connectionTimeout: t, greetingTimeout: t, socketTimeout: t });
+    if (!this.transport) {
+      const { createTransport } = require('nodemailer') as typeof import('nodemailer');
+      this.transport = createTransport(this.config.smtpUrl, { connectionTimeout: t, greetingTimeout: t, socketTimeout: t });
+    }
     try {
       await this.transport.sendMail({ from: this.config.mailFrom, to: m.to, subject: m.subject, text: m.text, messageId: m.messageId, headers: m.headers });
     } catch (e) {
