@@ -26,8 +26,10 @@ async function main() {
   for (const b of BENCHES) {
     if (only && !b.name.includes(only)) continue;
     console.error(`▶ ${b.name}`);
+    const t = Date.now();
     const got = await b.run({ quick, log: (m) => console.error(`  ${m}`) });
     for (const f of got) console.log(line(f));
+    console.error(`  (${b.name}: ${Math.round((Date.now() - t) / 1000)} s)`);
     figures.push(...got);
   }
   const m = machine();

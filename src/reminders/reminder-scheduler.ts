@@ -8,11 +8,13 @@ import { ConcurrencyError, DuplicateEventError, EVENT_STORE, EventStore } from '
 import { appendChained, ChainHead } from '../event-store/chained-append';
 import { CampaignRepository } from '../campaigns/campaign.repository';
 import { stageOf } from '../campaigns/domain/campaign-state';
-import { deliverableStatus, stageDeadline } from '../campaigns/domain/campaign-facts';
+import { deadlineOf, deliverableStatus, stageDeadline } from '../campaigns/domain/campaign-facts';
+import { campaignStream } from '../campaigns/domain/campaign-events';
+import type { ReminderPolicy } from '../workflows/domain/workflow-definition';
 import { DefinitionCache } from '../projections/campaign-read-model';
 import { Projector, READ_MODEL_DB } from '../projections/projector';
 import type { SqlDb } from '../projections/sql-db';
-import { decideReminders, escalationPoint, LateUnit, latestReminderPoint, nextReminderAt, remindersStream } from './domain/reminders';
+import { decideReminders, escalationPoint, LateUnit, lateUnitsOf, latestReminderPoint, nextReminderAt, remindersStream } from './domain/reminders';
 
 interface Candidate {
   id: string;
@@ -22,6 +24,40 @@ interface Candidate {
   definition_hash: string;
 }
 
+/** What deciding a campaign's reminders needs to know of it. */
+interface CampaignFacts {
+  status: string;
+  stage: string;
+  stageEnteredAt: string;
+  deadline: string | undefined;
+  policy: ReminderPolicy | undefined;
+  lateUnits(): LateUnit[];
+}
+
+/** A campaign's summary row, with the number of cells of its stage, beside one late cell (if any). */
+interface CampaignRows {
+  revision: number | string;
+  status: string;
+  stage: string;
+  stage_entered_at: string;
+  deadlines: string;
+  definition_hash: string;
+  units: number | string;
+  cells: number | string;
+  unit_id: string | null;
+  deliverable: string | null;
+  cell: string | null;
+}
+
+/** A campaign's row of the due index: the schedule it was computed for and its next due point. */
+interface Timer {
+  campaignId: string;
+  stage: string;
+  stageEnteredAt: string;
+  deadline: string;
+  nextDueAt: string | null;
+}
+
 export interface ScanResult {
   candidates: number;
   issued: number;
@@ -29,13 +65,26 @@ export interface ScanResult {
   ignored: { campaign: string; reason: string }[];
 }
 
+/**
+ * Candidates visited at once. Their loads and decisions run in the same turn of the event
+ * loop, so their appends (one per reminder stream) share one group commit of the store and
+ * their due-index rows are written by one statement: after downtime, when every active
+ * campaign is due, a scan costs a few dozen commits rather than several per campaign.
+ */
+const SLICE = 64;
+/** Reminder streams whose head and issued ids are kept between scans (least recently used dropped first). */
+const KEPT_STREAMS = 2_000;
+
 const SCHEDULER = { sub: 'reminder-scheduler', role: 'system' as const };
 
 /**
  * Scans the due index every DOCKET_REMINDER_INTERVAL_MS and appends the reminders that
  * fell due to each campaign's reminder stream. A due reminder is an ordinary command
  * decided against the campaign's current state: one that became moot (the unit
- * submitted, the stage moved on) is ignored with a reason, not issued.
+ * submitted, the stage moved on) is ignored with a reason, not issued. The state is read
+ * from the read models when they hold the log's latest revision of the campaign, and
+ * folded from its log otherwise, so a scan after downtime (every campaign due) neither
+ * folds nor caches thousands of campaigns.
  */
 @Injectable()
 export class ReminderScheduler implements OnApplicationBootstrap, OnModuleDestroy {
@@ -45,6 +94,8 @@ export class ReminderScheduler implements OnApplicationBootstrap, OnModuleDestro
   private timer?: NodeJS.Timeout;
   private running?: Promise<ScanResult>;
   private closed = false;
+  /** Global position of the last reminder this instance appended: the inbox waits for it (read your writes). */
+  lastPosition = 0;
 
   constructor(
     @Inject(READ_MODEL_DB) private readonly db: SqlDb,
@@ -91,56 +142,79 @@ export class ReminderScheduler implements OnApplicationBootstrap, OnModuleDestro
       [nowIso],
     );
     const result: ScanResult = { candidates: candidates.length, issued: 0, ignored: [] };
-    for (const c of candidates) {
-      if (this.closed) break;
-      const def = await this.defs.get(this.db, c.definition_hash);
-      const policy = stageOf(def, c.stage).reminders;
-      let next: string | null = null;
-      if (policy) {
-        if (latestReminderPoint(c.deadline, policy, now) || escalationPoint(c.deadline, policy, now)) {
-          const outcome = await this.remind(c.id, now);
-          if (typeof outcome === 'number') result.issued += outcome;
-          else result.ignored.push({ campaign: c.id, reason: outcome });
+    for (let i = 0; i < candidates.length && !this.closed; i += SLICE) {
+      const slice = candidates.slice(i, i + SLICE);
+      const visits = await Promise.allSettled(slice.map((c) => this.visit(c, now)));
+      const timers: Timer[] = [];
+      let failure: { error: unknown } | undefined;
+      for (const v of visits) {
+        if (v.status === 'rejected') {
+          failure ??= { error: v.reason };
+          continue;
         }
-        next = nextReminderAt(c.deadline, policy, now);
+        timers.push(v.value.timer);
+        if (typeof v.value.outcome === 'number') result.issued += v.value.outcome;
+        else if (v.value.outcome !== undefined) result.ignored.push({ campaign: v.value.timer.campaignId, reason: v.value.outcome });
       }
-      await this.db.run(
-        `INSERT INTO rm_reminder_timers (campaign_id, stage, stage_entered_at, deadline, next_due_at) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (campaign_id) DO UPDATE SET stage = excluded.stage, stage_entered_at = excluded.stage_entered_at, deadline = excluded.deadline, next_due_at = excluded.next_due_at`,
-        [c.id, c.stage, c.stage_entered_at, c.deadline, next],
-      );
+      // A campaign that failed keeps its old row, so the next scan visits it again.
+      await this.saveTimers(timers);
+      // Keep pace with the projector: after downtime the inbox (which waits for lastPosition) and
+      // the outbox stay within a slice of the scan, instead of a long way behind when it ends.
+      await this.projector.waitFor(this.lastPosition);
+      if (failure) {
+        this.count(result);
+        throw failure.error;
+      }
     }
-    if (result.issued) {
-      this.logger.log(`issued ${result.issued} reminders`);
-      this.metrics?.remindersIssued.inc(result.issued);
-    }
+    this.count(result);
     return result;
+  }
+
+  private count(result: ScanResult): void {
+    if (!result.issued) return;
+    this.logger.log(`issued ${result.issued} reminders`);
+    this.metrics?.remindersIssued.inc(result.issued);
+  }
+
+  /** One candidate: its due reminders (if a point of its schedule has passed) and its next due point. */
+  private async visit(c: Candidate, now: Date): Promise<{ timer: Timer; outcome?: number | string }> {
+    const def = await this.defs.get(this.db, c.definition_hash);
+    const policy = stageOf(def, c.stage).reminders;
+    const timer: Timer = { campaignId: c.id, stage: c.stage, stageEnteredAt: c.stage_entered_at, deadline: c.deadline, nextDueAt: null };
+    if (!policy) return { timer };
+    let outcome: number | string | undefined;
+    if (latestReminderPoint(c.deadline, policy, now) || escalationPoint(c.deadline, policy, now)) outcome = await this.remind(c.id, now);
+    timer.nextDueAt = nextReminderAt(c.deadline, policy, now);
+    return { timer, outcome };
+  }
+
+  /** Writes the due-index rows of the campaigns just visited, in one statement. */
+  private async saveTimers(timers: Timer[]): Promise<void> {
+    if (timers.length === 0) return;
+    await this.db.run(
+      `INSERT INTO rm_reminder_timers (campaign_id, stage, stage_entered_at, deadline, next_due_at) VALUES ${timers.map(() => '(?, ?, ?, ?, ?)').join(', ')}
+       ON CONFLICT (campaign_id) DO UPDATE SET stage = excluded.stage, stage_entered_at = excluded.stage_entered_at, deadline = excluded.deadline, next_due_at = excluded.next_due_at`,
+      timers.flatMap((t) => [t.campaignId, t.stage, t.stageEnteredAt, t.deadline, t.nextDueAt]),
+    );
   }
 
   /** Decides and appends the due reminders of one campaign; the number issued, or why none were. */
   private async remind(campaignId: string, now: Date): Promise<number | string> {
     for (let attempt = 0; attempt < 10; attempt++) {
-      const state = await this.repo.load(campaignId);
-      if (!state) return 'campaign not found';
-      if (state.status !== 'active') return 'campaign completed';
-      const deadline = stageDeadline(state);
-      const stage = stageOf(state.definition, state.stage);
-      if (!deadline || !stage.reminders) return `stage ${state.stage} has no deadline or reminder policy`;
-      const lateUnits: LateUnit[] = [];
-      for (const u of state.units) {
-        const owed = (stage.deliverables ?? [])
-          .map((d) => ({ id: d.id, status: deliverableStatus(state, u.id, d.id) }))
-          .filter((d): d is { id: string; status: 'missing' | 'returned' } => d.status === 'missing' || d.status === 'returned');
-        if (owed.length) lateUnits.push({ unit: u.id, deliverables: owed });
-      }
+      const campaign = await this.campaign(campaignId);
+      if (!campaign) return 'campaign not found';
+      if (campaign.status !== 'active') return 'campaign completed';
+      const { stage, deadline, policy } = campaign;
+      if (!deadline || !policy) return `stage ${stage} has no deadline or reminder policy`;
+      const lateUnits = campaign.lateUnits();
       if (lateUnits.length === 0) return 'every unit has submitted';
       const stream = await this.loadStream(campaignId);
       const events = decideReminders({
         campaignId,
-        stage: state.stage,
-        stageEnteredAt: state.stageEnteredAt,
+        stage,
+        stageEnteredAt: campaign.stageEnteredAt,
         deadline,
-        policy: stage.reminders,
+        policy,
         lateUnits,
         now,
         lateAfterMs: Math.max(2 * this.config.reminderIntervalMs, 5 * 60_000),
@@ -149,12 +223,13 @@ export class ReminderScheduler implements OnApplicationBootstrap, OnModuleDestro
       if (events.length === 0) return 'already issued';
       try {
         const correlationId = randomUUID();
-        const { events: written } = await appendChained(
+        const { events: written, position } = await appendChained(
           this.store,
           remindersStream(campaignId),
           stream.head,
           events.map((e) => ({ id: e.id, type: e.type, data: e.data, metadata: { actor: SCHEDULER, occurredAt: now.toISOString(), correlationId } })),
         );
+        if (position > this.lastPosition) this.lastPosition = position;
         const last = written[written.length - 1];
         stream.head = { revision: last.revision, hash: last.metadata.hash };
         for (const e of events) stream.issued.add(e.id);
@@ -171,12 +246,64 @@ export class ReminderScheduler implements OnApplicationBootstrap, OnModuleDestro
     return 'gave up after repeated conflicts';
   }
 
+  /**
+   * The campaign as the decision needs it, as of its last event. From the read models when they
+   * hold exactly the log's revision of the campaign and a cell for every unit and deliverable of
+   * its stage (one query, nothing folded or cached), else folded from the log: the read models
+   * may lag behind another instance's writes.
+   */
+  private async campaign(campaignId: string): Promise<CampaignFacts | null> {
+    // One statement, so the revision, the cell count and the late cells are one snapshot, even
+    // while the projector is in the middle of a batch.
+    const rows = await this.db.all<CampaignRows>(
+      `SELECT c.revision, c.status, c.stage, c.stage_entered_at, c.deadlines, c.definition_hash, c.units, c.cells, d.unit_id, d.deliverable, d.status AS cell
+       FROM (SELECT c.*, (SELECT COUNT(*) FROM rm_deliverables x WHERE x.campaign_id = c.id AND x.stage = c.stage) AS cells
+             FROM rm_campaigns c WHERE c.id = ? LIMIT 1) c
+       LEFT JOIN rm_deliverables d ON d.campaign_id = c.id AND d.stage = c.stage AND d.status IN ('missing', 'returned')
+       LEFT JOIN rm_units u ON u.campaign_id = d.campaign_id AND u.unit_id = d.unit_id
+       ORDER BY u.ord`,
+      [campaignId],
+    );
+    const [c] = rows;
+    if (c && Number(c.revision) === (await this.store.streamRevision(campaignStream(campaignId)))) {
+      const def = await this.defs.get(this.db, c.definition_hash);
+      const stage = stageOf(def, c.stage);
+      const deliverables = stage.deliverables ?? [];
+      if (Number(c.cells) === Number(c.units) * deliverables.length) {
+        const late = new Map<string, string>();
+        for (const r of rows) if (r.unit_id !== null) late.set(`${r.unit_id}\u0000${r.deliverable}`, r.cell!);
+        const units = [...new Set(rows.flatMap((r) => (r.unit_id === null ? [] : [r.unit_id])))];
+        return {
+          status: c.status,
+          stage: c.stage,
+          stageEnteredAt: c.stage_entered_at,
+          deadline: deadlineOf(def, JSON.parse(c.deadlines) as Record<string, string>, c.stage, c.stage_entered_at),
+          policy: stage.reminders,
+          // Every cell is there, so one that is not late has been submitted (or approved).
+          lateUnits: () => lateUnitsOf(units, deliverables, (u, d) => late.get(`${u}\u0000${d}`) ?? 'submitted'),
+        };
+      }
+    }
+    const state = await this.repo.load(campaignId);
+    if (!state) return null;
+    const stage = stageOf(state.definition, state.stage);
+    return {
+      status: state.status,
+      stage: state.stage,
+      stageEnteredAt: state.stageEnteredAt,
+      deadline: stageDeadline(state),
+      policy: stage.reminders,
+      lateUnits: () => lateUnitsOf(state.units.map((u) => u.id), stage.deliverables ?? [], (u, d) => deliverableStatus(state, u, d)),
+    };
+  }
+
+  /** The reminder stream's head and the ids it holds, caught up with the log. */
   private async loadStream(campaignId: string) {
     let s = this.streams.get(campaignId);
-    if (!s) {
-      s = { head: null, issued: new Set() };
-      this.streams.set(campaignId, s);
-    }
+    this.streams.delete(campaignId);
+    s ??= { head: null, issued: new Set<string>() };
+    this.streams.set(campaignId, s);
+    if (this.streams.size > KEPT_STREAMS) this.streams.delete(this.streams.keys().next().value!);
     const events = await this.store.readStream(remindersStream(campaignId), { fromRevision: s.head ? s.head.revision + 1 : 0 });
     for (const e of events) {
       s.issued.add(e.id);

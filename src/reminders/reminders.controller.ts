@@ -11,6 +11,7 @@ import { ID_PATTERN } from '../campaigns/campaign.dto';
 import { CampaignRepository } from '../campaigns/campaign.repository';
 import { DefinitionCache } from '../projections/campaign-read-model';
 import { Projector, READ_MODEL_DB } from '../projections/projector';
+import { ReminderScheduler } from './reminder-scheduler';
 import type { SqlDb } from '../projections/sql-db';
 import { reminderText, reminderTitles } from '../notifications/reminder-message';
 import type { ReminderRow } from './reminder-read-model';
@@ -56,6 +57,7 @@ export class RemindersController {
     @Inject(DOCKET_CONFIG) private readonly config: DocketConfig,
     private readonly projector: Projector,
     private readonly repo: CampaignRepository,
+    private readonly scheduler: ReminderScheduler,
   ) {}
 
   @Get()
@@ -63,7 +65,8 @@ export class RemindersController {
   @ApiOperation({ summary: 'Reminders issued to late units (units: their own), newest last; ?campaign=&unit=&level=&after=<position>&limit=' })
   async list(@Query() q: RemindersQuery, @CurrentActor() actor: Actor) {
     if (actor.role === 'unit' && q.unit && q.unit !== actor.unit) throw new DomainError('FORBIDDEN', `a ${actor.unit} user sees only its own reminders`);
-    await this.projector.waitFor(this.repo.lastPosition);
+    // Read our own writes: the submissions this instance took and the reminders its scheduler issued.
+    await this.projector.waitFor(Math.max(this.repo.lastPosition, this.scheduler.lastPosition));
     const where = ['position > ?'];
     const params: unknown[] = [q.after ?? 0];
     const unit = actor.role === 'unit' ? actor.unit : q.unit;

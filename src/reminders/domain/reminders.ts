@@ -118,6 +118,24 @@ export function nextReminderAt(deadline: string, policy: ReminderPolicy, now: Da
   return future.length ? new Date(future[0]).toISOString() : null;
 }
 
+/**
+ * The units that still owe a deliverable of the stage (missing, or returned for rework), in the
+ * campaign's unit order, each with what it owes in the stage's deliverable order. `status` answers
+ * for one cell: from a folded campaign state or from the read models, whichever is current.
+ */
+export function lateUnitsOf(units: readonly string[], deliverables: readonly { id: string }[], status: (unit: string, deliverable: string) => string): LateUnit[] {
+  const late: LateUnit[] = [];
+  for (const unit of units) {
+    const owed: LateUnit['deliverables'] = [];
+    for (const d of deliverables) {
+      const s = status(unit, d.id);
+      if (s === 'missing' || s === 'returned') owed.push({ id: d.id, status: s });
+    }
+    if (owed.length) late.push({ unit, deliverables: owed });
+  }
+  return late;
+}
+
 /** The reminders to issue now: for each late unit the latest due reminder and the escalation, unless already issued. */
 export function decideReminders(ctx: ReminderContext): ReminderEvent[] {
   const points = [latestReminderPoint(ctx.deadline, ctx.policy, ctx.now), escalationPoint(ctx.deadline, ctx.policy, ctx.now)].filter(
