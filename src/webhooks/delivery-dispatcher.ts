@@ -143,6 +143,9 @@ export class DeliveryDispatcher implements OnApplicationBootstrap, OnModuleDestr
   }
 
   private async attempt(row: DueRow, now: Date): Promise<Outcome> {
+    // A mail that cannot be sent is skipped before anything is rendered or stored.
+    const skipped = row.channel === 'webhook' ? undefined : this.mailSkip(row);
+    if (skipped) return { ok: false, skipped };
     const event: OutboxEvent = JSON.parse(row.event);
     // The body is fixed at the first attempt, so every retry carries the very same payload.
     let body = row.body;
@@ -218,13 +221,24 @@ export class DeliveryDispatcher implements OnApplicationBootstrap, OnModuleDestr
     }
   }
 
-  private async mail(row: DueRow, e: OutboxEvent, body: string): Promise<Outcome> {
-    if (!this.mailer.configured) return { ok: false, skipped: 'e-mail is not configured (DOCKET_SMTP_URL)' };
+  private recipients(row: DueRow): string[] {
     const { unitEmails, leadingGroupEmails } = this.config.delivery;
-    const to = row.target === LEADING_GROUP ? leadingGroupEmails : (unitEmails[row.unit_id] ?? []);
-    if (to.length === 0) {
-      return { ok: false, skipped: row.target === LEADING_GROUP ? 'no leading-group address (DOCKET_LEADING_GROUP_EMAIL)' : `no e-mail address for unit ${row.unit_id} (DOCKET_UNIT_EMAILS)` };
+    return row.target === LEADING_GROUP ? leadingGroupEmails : (unitEmails[row.unit_id] ?? []);
+  }
+
+  /** Why a mail row cannot be sent (no SMTP, no address), or undefined. */
+  private mailSkip(row: DueRow): string | undefined {
+    if (!this.mailer.configured) return 'e-mail is not configured (DOCKET_SMTP_URL)';
+    if (this.recipients(row).length === 0) {
+      return row.target === LEADING_GROUP ? 'no leading-group address (DOCKET_LEADING_GROUP_EMAIL)' : `no e-mail address for unit ${row.unit_id} (DOCKET_UNIT_EMAILS)`;
     }
+    return undefined;
+  }
+
+  private async mail(row: DueRow, e: OutboxEvent, body: string): Promise<Outcome> {
+    const skipped = this.mailSkip(row);
+    if (skipped) return { ok: false, skipped };
+    const to = this.recipients(row);
     const payload = JSON.parse(body).event;
     const d = e.data;
     const escalation = e.type === 'ReminderEscalated';
