@@ -4,9 +4,7 @@ import { Subject } from 'rxjs';
 import { EVENT_STORE, EventStore, RecordedEvent, Subscription } from '../event-store/event-store.port';
 import { DefinitionCache } from './campaign-read-model';
 import type { SqlDb } from './sql-db';
-import { CampaignChange, migrateReadModels, PROJECTED_STREAMS, projectBatch, READ_MODEL_DB, readCheckpoint } from './projection';
-
-const BATCH = 500;
+import { CampaignChange, catchUpBatchSize, createQueryIndexes, dropQueryIndexes, migrateReadModels, PROJECTED_STREAMS, projectBatch, READ_MODEL_DB, readCheckpoint } from './projection';
 
 export { migrateReadModels, PROJECTED_STREAMS, projectBatch, readCheckpoint, READ_MODEL_DB } from './projection';
 export type { CampaignChange } from './projection';
@@ -25,6 +23,8 @@ export class Projector implements OnApplicationBootstrap, OnModuleDestroy {
   private flushing: Promise<void> = Promise.resolve();
   private scheduled = false;
   private waiters: { position: number; resolve: () => void }[] = [];
+  /** Events per transaction while catching up; live, a batch is what arrived in one turn of the event loop. */
+  private readonly batchSize: number;
   /** Global position up to which the read models are current. */
   position = 0;
   readonly changes = new Subject<CampaignChange>();
@@ -33,7 +33,9 @@ export class Projector implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(READ_MODEL_DB) readonly db: SqlDb,
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Optional() private readonly metrics?: Metrics,
-  ) {}
+  ) {
+    this.batchSize = catchUpBatchSize(db);
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     this.start().catch((e) => this.logger.error(`projector stopped: ${(e as Error).message}`));
@@ -52,6 +54,8 @@ export class Projector implements OnApplicationBootstrap, OnModuleDestroy {
       try {
         await migrateReadModels(this.db);
         this.position = await readCheckpoint(this.db);
+        // Projecting from position 0 (a new or rebuilt read-model db): build the query indexes at the end.
+        if (this.position === 0) await dropQueryIndexes(this.db);
         this.migrated();
         break;
       } catch (e) {
@@ -63,13 +67,43 @@ export class Projector implements OnApplicationBootstrap, OnModuleDestroy {
     if (this.closed) return;
     this.subscription = this.store.subscribeToAll({ afterPosition: this.position, streamPrefixes: PROJECTED_STREAMS }, (e) => this.enqueue(e));
     this.subscription.done.catch((e) => this.logger.error(`projection subscription failed: ${(e as Error).message}`));
+    if (this.position === 0) {
+      // Caught up from position 0: build the query indexes between two batches (a restart before then builds them in migrateReadModels).
+      this.subscription.caughtUp.then(
+        () => this.afterFlushes(() => createQueryIndexes(this.db), 'building the read-model indexes'),
+        () => undefined,
+      );
+    }
+  }
+
+  /** Runs `work` after the batches already queued, retrying it like a batch. */
+  private afterFlushes(work: () => Promise<void>, what: string): Promise<void> {
+    this.flushing = this.flushing.then(async () => {
+      for (let attempt = 0; !this.closed; attempt++) {
+        try {
+          return await work();
+        } catch (e) {
+          this.logger.warn(`${what} failed (${(e as Error).message}); retrying`);
+          await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** attempt)));
+        }
+      }
+    });
+    return this.flushing;
   }
 
   private closed = false;
 
   private enqueue(event: RecordedEvent): Promise<void> | void {
     this.buffer.push(event);
-    if (this.buffer.length >= BATCH) return this.flush();
+    if (this.buffer.length >= this.batchSize) {
+      // One batch projects while the subscription reads the next (the read-model db may be
+      // PostgreSQL, busy with the last batch); past that, the subscription waits. Catching up
+      // from SQLite runs on settled promises alone: yield to the event loop between batches,
+      // so that requests, health checks and timers are served meanwhile.
+      const previous = this.flushing;
+      void this.flush();
+      return previous.then(() => new Promise<void>((resolve) => setImmediate(resolve)));
+    }
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => {

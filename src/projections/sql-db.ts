@@ -13,10 +13,20 @@ export interface SqlDb {
   readonly dialect: 'sqlite' | 'postgres';
   run(sql: string, params?: unknown[]): Promise<void>;
   all<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /**
+   * `INSERT INTO table (columns) VALUES (…) tail` for every row, in as few statements as the
+   * dialect allows (PostgreSQL: one INSERT … SELECT FROM unnest(arrays) per few thousand rows;
+   * SQLite: one prepared statement run per row, which is as fast there). `tail` is an ON CONFLICT
+   * clause; no two rows may share a key. Meant for a transaction: the statements land together.
+   */
+  insertRows(table: string, columns: readonly Column[], rows: unknown[][], tail?: string): Promise<void>;
   /** Runs `work` in one transaction: all of it lands, or none. */
   transaction<T>(work: (tx: SqlDb) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
+
+/** A column of insertRows: its name and SQL type (PostgreSQL types its arrays with it). */
+export type Column = readonly [name: string, type: 'text' | 'integer' | 'bigint'];
 
 export class SqliteDb implements SqlDb {
   readonly dialect = 'sqlite';
@@ -49,6 +59,12 @@ export class SqliteDb implements SqlDb {
     return this.stmt(sql).all(...params) as T[];
   }
 
+  async insertRows(table: string, columns: readonly Column[], rows: unknown[][], tail = ''): Promise<void> {
+    if (rows.length === 0) return;
+    const stmt = this.stmt(`INSERT INTO ${table} (${columns.map((c) => c[0]).join(', ')}) VALUES (${columns.map(() => '?').join(', ')}) ${tail}`);
+    for (const row of rows) stmt.run(row);
+  }
+
   async transaction<T>(work: (tx: SqlDb) => Promise<T>): Promise<T> {
     this.db.exec('BEGIN IMMEDIATE');
     try {
@@ -63,6 +79,18 @@ export class SqliteDb implements SqlDb {
 
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
+  }
+}
+
+/** Rows per INSERT on PostgreSQL: one statement for a typical batch, arrays of a few MB at most. */
+const PG_INSERT_ROWS = 5000;
+
+/** INSERT … SELECT FROM unnest($1::type[], …): one parameter per column, whatever the number of rows. */
+async function pgInsertRows(query: (sql: string, params: unknown[]) => Promise<unknown>, table: string, columns: readonly Column[], rows: unknown[][], tail: string) {
+  const sql = `INSERT INTO ${table} (${columns.map((c) => c[0]).join(', ')}) SELECT * FROM unnest(${columns.map((c, i) => `$${i + 1}::${c[1]}[]`).join(', ')}) ${tail}`;
+  for (let i = 0; i < rows.length; i += PG_INSERT_ROWS) {
+    const chunk = rows.length <= PG_INSERT_ROWS ? rows : rows.slice(i, i + PG_INSERT_ROWS);
+    await query(sql, columns.map((_, k) => chunk.map((r) => r[k])));
   }
 }
 
@@ -88,6 +116,9 @@ class PgClientDb implements SqlDb {
   async all<T>(sql: string, params: unknown[] = []) {
     return (await this.client.query(toPg(sql), params).catch(unavailable)).rows as T[];
   }
+  async insertRows(table: string, columns: readonly Column[], rows: unknown[][], tail = '') {
+    if (rows.length) await pgInsertRows((sql, params) => this.client.query(sql, params).catch(unavailable), table, columns, rows, tail);
+  }
   transaction<T>(work: (tx: SqlDb) => Promise<T>): Promise<T> {
     return work(this);
   }
@@ -109,6 +140,10 @@ export class PostgresDb implements SqlDb {
 
   async all<T>(sql: string, params: unknown[] = []): Promise<T[]> {
     return (await this.pool.query(toPg(sql), params).catch(unavailable)).rows as T[];
+  }
+
+  async insertRows(table: string, columns: readonly Column[], rows: unknown[][], tail = ''): Promise<void> {
+    if (rows.length) await pgInsertRows((sql, params) => this.pool.query(sql, params).catch(unavailable), table, columns, rows, tail);
   }
 
   async transaction<T>(work: (tx: SqlDb) => Promise<T>): Promise<T> {

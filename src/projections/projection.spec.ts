@@ -1,0 +1,114 @@
+import { readModelDialects } from '../../test/support/read-model-dialects';
+import { Docket, removeDir, startDocket } from '../../test/support/docket-harness';
+import type { EventStore, RecordedEvent } from '../event-store/event-store.port';
+import { loadWorkflowsDir } from '../workflows/workflow-loader';
+import { campaignHistory } from '../bench/seed';
+import { CAMPAIGN_READ_MODEL_INDEXES, DefinitionCache } from './campaign-read-model';
+import { migrateReadModels, projectBatch } from './projection';
+import { Projector } from './projector';
+import { rebuildReadModels } from './rebuild';
+import { SqlDb } from './sql-db';
+
+const at = (minute: number) => new Date(Date.UTC(2013, 8, 1, 0, minute)).toISOString();
+
+/** Campaign c1's launch and first submissions, then a reminder about it: a log a rebuild may take in one batch. */
+function log(): RecordedEvent[] {
+  const workflow = loadWorkflowsDir().find((w) => w.id === 'three-searches')!;
+  const history = campaignHistory({ campaignId: 'c1', workflow, units: 3, stages: 0, lastStageShare: 1 }, new Date(at(0)));
+  const events: RecordedEvent[] = history.map((e, i) => ({
+    id: `00000000-0000-4000-8000-${String(i + 1).padStart(12, '0')}`,
+    streamId: 'campaign-c1',
+    type: e.type,
+    revision: i,
+    position: i + 1,
+    data: e.data,
+    metadata: { occurredAt: at(i), actor: { sub: 'office', role: 'bureau' } },
+    recordedAt: at(i),
+  }));
+  const position = events.length + 1;
+  events.push({
+    id: `00000000-0000-4000-8000-${String(position).padStart(12, '0')}`,
+    streamId: 'reminders-c1',
+    type: 'ReminderIssued',
+    revision: 0,
+    position,
+    data: {
+      campaignId: 'c1', stage: 'learning', stageEnteredAt: at(0), deadline: '2013-10-10T00:00:00.000Z',
+      unit: 'unit-3', level: 'before', occurrence: 1, dueAt: '2013-10-07T00:00:00.000Z', late: false, deliverables: [{ id: 'problem-list', status: 'missing' }],
+    },
+    metadata: { occurredAt: at(position), actor: { sub: 'scheduler', role: 'system' } },
+    recordedAt: at(position),
+  });
+  return events;
+}
+
+const storeOf = (events: RecordedEvent[]) =>
+  ({
+    readAll: async (o: { afterPosition?: number; maxCount?: number }) => events.filter((e) => e.position > (o.afterPosition ?? 0)).slice(0, o.maxCount ?? 1000),
+  }) as unknown as EventStore;
+
+async function indexes(db: SqlDb): Promise<string[]> {
+  const rows =
+    db.dialect === 'postgres'
+      ? await db.all<{ name: string }>('SELECT indexname AS name FROM pg_indexes WHERE schemaname = current_schema()')
+      : await db.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'index'");
+  return rows.map((r) => r.name).sort();
+}
+
+const queryIndexes = CAMPAIGN_READ_MODEL_INDEXES.map((i) => i.name).sort();
+
+describe.each(readModelDialects('projection_spec'))('projecting on %s', (_name, make) => {
+  let db: SqlDb;
+  let drop: () => Promise<void>;
+  beforeAll(async () => {
+    ({ db, drop } = await make());
+    await migrateReadModels(db);
+  });
+  afterAll(async () => {
+    await db.close();
+    await drop();
+  });
+
+  it("words a reminder's outbox row with its campaign's title and stage names when the campaign was launched in the same batch", async () => {
+    const events = log();
+    await projectBatch(db, new DefinitionCache(), events.slice(0, -1));
+    await projectBatch(db, new DefinitionCache(), events.slice(-1));
+    const apart = await db.all<{ delivery_id: string; event: string }>('SELECT delivery_id, event FROM delivery_outbox ORDER BY delivery_id');
+    expect(JSON.parse(apart[0].event)).toMatchObject({ campaignTitle: expect.stringContaining('c1'), titles: { stage: { en: expect.not.stringMatching(/^learning$/) } } });
+
+    await rebuildReadModels(storeOf([]), db); // empty read models
+    await db.run('DELETE FROM delivery_outbox');
+    await projectBatch(db, new DefinitionCache(), events);
+    expect(await db.all('SELECT delivery_id, event FROM delivery_outbox ORDER BY delivery_id')).toEqual(apart);
+  });
+
+  it('leaves a rebuild with its query indexes, and the read models equal to a projection event by event', async () => {
+    const events = log();
+    await rebuildReadModels(storeOf(events), db);
+    expect(await indexes(db)).toEqual(expect.arrayContaining(queryIndexes));
+    const rebuilt = await db.all('SELECT * FROM rm_deliverables ORDER BY unit_id, deliverable');
+    await rebuildReadModels(storeOf([]), db);
+    const defs = new DefinitionCache();
+    for (const e of events) await projectBatch(db, defs, [e]);
+    expect(await db.all('SELECT * FROM rm_deliverables ORDER BY unit_id, deliverable')).toEqual(rebuilt);
+  });
+});
+
+describe('the projector of a service on a new read-model db', () => {
+  let docket: Docket;
+  afterAll(async () => {
+    await docket?.close();
+    if (docket) removeDir(docket.dataDir);
+  });
+
+  it('builds the query indexes once it has caught up', async () => {
+    docket = await startDocket();
+    const db = docket.app.get(Projector).db;
+    let found: string[] = [];
+    for (let i = 0; i < 100 && !queryIndexes.every((n) => found.includes(n)); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      found = await indexes(db);
+    }
+    expect(found).toEqual(expect.arrayContaining(queryIndexes));
+  });
+});
