@@ -1,4 +1,4 @@
-import { PostgresDb, SqlDb } from '../projections/sql-db';
+import { migrate, SqlDb } from '../projections/sql-db';
 import type { CampaignSnapshot } from './domain/campaign-snapshot';
 
 export const CAMPAIGN_SNAPSHOTS = Symbol('CAMPAIGN_SNAPSHOTS');
@@ -23,8 +23,7 @@ export class SqlSnapshotStore implements SnapshotStore {
 
   private migrate(): Promise<void> {
     this.ready ??= (async () => {
-      if (this.db instanceof PostgresDb) await this.db.run(`CREATE SCHEMA IF NOT EXISTS "${this.db.schema.replace(/"/g, '""')}"`);
-      await this.db.run(
+      await migrate(this.db, [
         `CREATE TABLE IF NOT EXISTS campaign_snapshots (
            campaign_id TEXT PRIMARY KEY,
            revision    INTEGER NOT NULL,
@@ -32,7 +31,7 @@ export class SqlSnapshotStore implements SnapshotStore {
            format      INTEGER NOT NULL,
            state       TEXT NOT NULL
          )`,
-      );
+      ]);
     })().catch((e) => {
       this.ready = undefined;
       throw e;

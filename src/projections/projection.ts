@@ -1,6 +1,6 @@
 import type { RecordedEvent } from '../event-store/event-store.port';
 import { CAMPAIGN_READ_MODEL_INDEXES, CAMPAIGN_READ_MODEL_SCHEMA, CampaignBatch, DefinitionCache } from './campaign-read-model';
-import { PostgresDb, SqlDb } from './sql-db';
+import { migrate, PostgresDb, SqlDb } from './sql-db';
 import { applyReminderEvent, REMINDER_READ_MODEL_SCHEMA } from '../reminders/reminder-read-model';
 import { REMINDERS_STREAM_PREFIX, type ReminderData } from '../reminders/domain/reminders';
 import { applyDeliveryEvents, DELIVERY_SCHEMA } from '../webhooks/delivery-outbox';
@@ -26,9 +26,7 @@ export interface CampaignChange {
 
 /** Creates or migrates the read-model tables and their indexes (idempotent). */
 export async function migrateReadModels(db: SqlDb): Promise<void> {
-  if (db instanceof PostgresDb) await db.run(`CREATE SCHEMA IF NOT EXISTS "${db.schema.replace(/"/g, '""')}"`);
-  for (const ddl of [...CAMPAIGN_READ_MODEL_SCHEMA, ...REMINDER_READ_MODEL_SCHEMA, ...DELIVERY_SCHEMA]) await db.run(ddl);
-  await createQueryIndexes(db);
+  await migrate(db, [...CAMPAIGN_READ_MODEL_SCHEMA, ...REMINDER_READ_MODEL_SCHEMA, ...DELIVERY_SCHEMA, ...CAMPAIGN_READ_MODEL_INDEXES.map((i) => i.ddl)]);
 }
 
 /**

@@ -165,3 +165,21 @@ export class PostgresDb implements SqlDb {
     await this.pool.end();
   }
 }
+
+/**
+ * Runs DDL statements (CREATE … IF NOT EXISTS). On PostgreSQL they run in one transaction,
+ * after creating the schema, under the advisory lock the event store takes for its own
+ * migration: concurrent creations in one schema (the store, the read models and the
+ * snapshots of a starting service; two instances) otherwise collide in the catalogue.
+ */
+export async function migrate(db: SqlDb, statements: readonly string[]): Promise<void> {
+  if (!(db instanceof PostgresDb)) {
+    for (const ddl of statements) await db.run(ddl);
+    return;
+  }
+  await db.transaction(async (tx) => {
+    await tx.all('SELECT pg_advisory_xact_lock(hashtext(?))', [`docket.event-store:${db.schema}`]);
+    await tx.run(`CREATE SCHEMA IF NOT EXISTS "${db.schema.replace(/"/g, '""')}"`);
+    for (const ddl of statements) await tx.run(ddl);
+  });
+}
