@@ -77,22 +77,31 @@ rates and floor ÷ figure for times, so 1.00 means "as fast as the floor".
 |---|---|---|---|---|---|
 ${[...kept, ...rows].join('\n')}
 
-## What bounds the targets that are missed
+## How the targets are reached, and what bounds the ones that are not
 
-- **HTTP commands/s and p99** — CPU on the one event-loop thread, not durability (FULL and
-  NORMAL give about the same rate): about 550 µs of service CPU per command against about
-  140 µs for the bare Fastify floor. The profile: the repository's catch-up read of the
-  stream on every command (~11%), the validation pipe (~10%), hash + append (~9%), the auth
-  guard and JWT (~5%). Appends of one event-loop turn already share one SQLite commit.
-- **Replay events/s** — the floor itself (reading the rows and JSON.parse alone) is about
-  100k events/s here, so 500k needs persisted snapshots of folded campaign states; the fold
-  is at ~0.9 of the floor.
-- **Peak RSS with 10,000 campaigns** — ~150 MB baseline (modules: Nest, pg, the KurrentDB
-  gRPC client, nodemailer) plus ~35 KiB per cached campaign state, of which ~9 KiB is a
-  private copy of its workflow definition.
-- **PostgreSQL single-event commands** — each command does a catch-up read and the append
-  (one round trip, a PL/pgSQL function) under one global row lock that keeps the order
-  gap-free; the raw floor is a bare autocommit insert.
+- **Replay** — folding every event is bounded by its own floor (reading the rows and
+  JSON.parse, about 100–140k events/s here), so a cold load does not fold every event: a load
+  that folded 100 events or more leaves a persisted snapshot beside the read models, and the
+  next cold load restores it, checks it against the log (the event at its revision must still
+  carry its hash) and folds only the events after it. The second replay figure is that path.
+  The audit never reads snapshots to establish history; \`docket verify --all\` compares each
+  usable snapshot with the fold of the log.
+- **HTTP commands/s and p99** — CPU on the one event-loop thread: about 260 µs of service CPU
+  per command against about 100 µs for the bare Fastify floor doing the same durable append
+  (which reaches 7,500/s with the load generator on the same 2 cores). At 260 µs one core
+  serves at most about 3,800 commands/s. Removed this round: the catch-up read on every command (commands decide on the
+  cached state; a conflict or a refusal is re-checked against the log), the ValidationPipe's
+  generic machinery for bodies that pass (a fast path with the same class-validator checks),
+  and the read models' per-event statements (batched). What remains per command: Nest's
+  request pipeline, the JWT, the hash chain (canonical JSON + sha-256), the append and its
+  share of the group commit, the projection of the event, and writing the response.
+- **Peak RSS with 10,000 campaigns** — about 120–140 MB at rest and about 20 KiB per cached
+  state (definitions and unit lists are shared between states; the cache holds 4,000 by
+  default). The peak is set by V8's heap growth: with ample RAM it lets the heap grow to several
+  times the live data between full collections. \`--max-semi-space-size=4\` measured about
+  258 MB; adding \`--max-old-space-size=512\` about 234 MB (docs/operations.md, "Memory", says
+  how to size them safely). They are not the default: a hard heap limit with a cache that
+  counts campaigns, not bytes, can end the process on large campaigns.
 
 Runs that share the machine with other work (a CI install, tests) report lower rates; the
 machine and date above say when these were taken.
