@@ -1,6 +1,7 @@
 import type { UnitRef } from './domain/campaign-events';
 import type { CampaignState } from './domain/campaign-state';
-import { deepFreeze, DefinitionIntern, sameJson } from './definition-intern';
+import { sameJson } from '../audit/domain/hash-chain';
+import { deepFreeze, DefinitionIntern } from './definition-intern';
 
 /**
  * One shared units list, with its Set of ids, per distinct list of units.

@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import { loadWorkflowsDir } from '../workflows/workflow-loader';
 import type { WorkflowDefinition } from '../workflows/domain/workflow-definition';
-import { canonicalJson } from '../audit/domain/hash-chain';
-import { DefinitionIntern, sameJson } from './definition-intern';
+import { canonicalJson, sameJson } from '../audit/domain/hash-chain';
+import { DefinitionIntern } from './definition-intern';
 
 const WORKFLOWS = resolve(__dirname, '../../workflows');
 /** A fresh parse of a shipped definition, as each CampaignLaunched event yields one. */

@@ -1,3 +1,4 @@
+import { sameJson } from '../audit/domain/hash-chain';
 import type { WorkflowDefinition } from '../workflows/domain/workflow-definition';
 
 /**
@@ -40,34 +41,6 @@ export class DefinitionIntern {
     for (const refs of this.byKey.values()) n += refs.filter((ref) => ref.deref() !== undefined).length;
     return n;
   }
-}
-
-/**
- * Whether two JSON values have the same canonical JSON (src/audit/domain/hash-chain.ts:
- * the same members in any key order, undefined members ignored), compared in place rather
- * than by building both strings (several times faster on a definition). Stricter only where
- * JSON.parse never goes (undefined or NaN inside arrays), so it never equates two values
- * whose canonical forms differ.
- */
-export function sameJson(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false;
-    return true;
-  }
-  if (Array.isArray(b)) return false;
-  const x = a as Record<string, unknown>;
-  const y = b as Record<string, unknown>;
-  let defined = 0;
-  for (const k of Object.keys(x)) {
-    if (x[k] === undefined) continue;
-    defined++;
-    if (!Object.prototype.hasOwnProperty.call(y, k) || !sameJson(x[k], y[k])) return false;
-  }
-  for (const k of Object.keys(y)) if (y[k] !== undefined) defined--;
-  return defined === 0;
 }
 
 /** Freezes a JSON-like value and everything it holds: a shared definition must fail loudly if anyone writes to it. */

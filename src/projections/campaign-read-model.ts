@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { canonicalJson } from '../audit/domain/hash-chain';
+import { canonicalJson, sameJson } from '../audit/domain/hash-chain';
 import type { RecordedEvent } from '../event-store/event-store.port';
 import type { WorkflowDefinition } from '../workflows/domain/workflow-definition';
 import type { CampaignLaunched, DeadlineChanged, DeliverableReviewed, DeliverableSubmitted, StageAdvanced } from '../campaigns/domain/campaign-events';
@@ -74,25 +74,6 @@ export interface DeliverableRow {
 }
 
 export const definitionHash = (def: WorkflowDefinition) => createHash('sha256').update(canonicalJson(def)).digest('hex');
-
-/** Whether two values made by JSON.parse are equal; equal values have the same canonical JSON, so the same hash. */
-function sameJson(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false;
-    return true;
-  }
-  // Anything but plain objects (a Date, say) is not JSON.parse's: call it different, and hash it.
-  if (Array.isArray(b) || Object.getPrototypeOf(a) !== Object.prototype || Object.getPrototypeOf(b) !== Object.prototype) return false;
-  const keys = Object.keys(a);
-  if (keys.length !== Object.keys(b).length) return false;
-  for (const k of keys) {
-    if (!Object.prototype.hasOwnProperty.call(b, k) || !sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
-  }
-  return true;
-}
 
 /**
  * Workflow definitions by content hash: campaigns share a handful of them. Every launch carries

@@ -27,6 +27,34 @@ export function canonicalJson(value: unknown): string {
   return out + '}';
 }
 
+/**
+ * Whether two JSON values have the same canonical JSON (above:
+ * the same members in any key order, undefined members ignored), compared in place rather
+ * than by building both strings (several times faster on a definition). Stricter only where
+ * JSON.parse never goes (undefined or NaN inside arrays), so it never equates two values
+ * whose canonical forms differ.
+ */
+export function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let defined = 0;
+  for (const k of Object.keys(x)) {
+    if (x[k] === undefined) continue;
+    defined++;
+    if (!Object.prototype.hasOwnProperty.call(y, k) || !sameJson(x[k], y[k])) return false;
+  }
+  for (const k of Object.keys(y)) if (y[k] !== undefined) defined--;
+  return defined === 0;
+}
+
 export interface HashableEvent {
   id: string;
   type: string;
