@@ -137,8 +137,11 @@ describe('campaign read models', () => {
       let release!: () => void;
       const held = new Promise<void>((r) => (release = r));
       const heldBeforeWriting: SqlDb = {
-        ...other,
         dialect: 'postgres',
+        run: (q, p) => other.run(q, p),
+        all: (q, p) => other.all(q, p),
+        insertRows: (t, c, r, tail) => other.insertRows(t, c, r, tail),
+        close: () => other.close(),
         transaction: (work) =>
           other.transaction((tx) =>
             work({ ...tx, dialect: 'postgres', run: (q, p) => tx.run(q, p), all: (q, p) => tx.all(q, p), insertRows: async (t, c, r, tail) => (await held, tx.insertRows(t, c, r, tail)) } as SqlDb),
