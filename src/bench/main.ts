@@ -39,7 +39,7 @@ async function main() {
     const file = resolve(__dirname, '../../docs/benchmarks.md');
     // With --only, the rows of the benches not run this time are kept from the last report.
     const kept = only && existsSync(file) ? keptRows(readFileSync(file, 'utf8'), new Set(figures.map((f) => f.bench))) : [];
-    writeFileSync(file, report(figures, quick, seconds, kept));
+    writeFileSync(file, report(figures, quick, seconds, kept, only));
     console.error(`wrote ${file}`);
   }
 }
@@ -58,7 +58,7 @@ function keptRows(markdown: string, rerun: Set<string>): string[] {
     .filter((l) => !rerun.has(l.split('|')[1].trim()));
 }
 
-function report(figures: Figure[], quick: boolean, seconds: number, kept: string[] = []): string {
+function report(figures: Figure[], quick: boolean, seconds: number, kept: string[] = [], only?: string): string {
   const m = machine();
   const rows = figures.map(
     (f) =>
@@ -67,7 +67,7 @@ function report(figures: Figure[], quick: boolean, seconds: number, kept: string
   return `# Benchmarks
 
 Written by \`npm run bench${quick ? ' -- --quick' : ''}\` on ${new Date().toISOString().slice(0, 10)}.
-Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform}, Node ${m.node}. The run took ${seconds} s.
+Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform}, Node ${m.node}. ${only ? `Only the \`${[...new Set(figures.map((f) => f.bench))].join(', ')}\` rows come from this run (\`--only ${only}\`, ${seconds} s); the other rows are kept from the previous report.` : `The run took ${seconds} s.`}
 
 Each figure stands beside its floor, measured in the same run on the same machine:
 the raw operation with nothing of Docket around it. The ratio is figure ÷ floor for

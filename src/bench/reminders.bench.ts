@@ -84,7 +84,7 @@ export const remindersBench: Bench = {
     steady.sort((a, b) => a - b);
 
     // The outbox the first scan filled (one e-mail row per reminder; no SMTP configured, so each is
-    // rendered and marked skipped), emptied by the dispatcher's passes of 100 rows.
+    // marked skipped without being rendered), emptied by the dispatcher's passes of 100 rows.
     const dispatcher = app.get(DeliveryDispatcher);
     let handled = 0;
     t = now();
@@ -118,7 +118,7 @@ export const remindersBench: Bench = {
       },
       {
         bench: 'reminders',
-        name: `delivery of the first scan's reminders: outbox rows the dispatcher handles per second (${handled} of them; no SMTP configured, so each e-mail row is rendered and marked skipped)`,
+        name: `delivery of the first scan's reminders: outbox rows the dispatcher handles per second (${handled} of them; no SMTP configured, so each e-mail row is marked skipped without being rendered)`,
         value: dispatchRate,
         unit: 'rows/s',
       },

@@ -35,6 +35,11 @@ interface Outcome {
 type DueRow = OutboxRow & { url: string | null; secret: string | null; removed_at: string | null };
 
 const PAGE = 100;
+
+/** A pass's page of due deliveries (now, now, PAGE), in the order of the delivery_outbox_due_order index. */
+export const DUE_PAGE_SQL = `SELECT o.*, w.url, w.secret, w.removed_at FROM delivery_outbox o LEFT JOIN rm_webhooks w ON o.channel = 'webhook' AND w.id = o.target
+       WHERE o.status = 'pending' AND o.next_attempt_at <= ? AND (o.claimed_until IS NULL OR o.claimed_until < ?)
+       ORDER BY o.next_attempt_at, o.event_position, o.delivery_id LIMIT ?`;
 const PARALLEL = 8;
 const USER_AGENT = 'Docket-Webhooks/1';
 
@@ -113,12 +118,7 @@ export class DeliveryDispatcher implements OnApplicationBootstrap, OnModuleDestr
     const result: DispatchResult = { attempted: 0, delivered: 0, retrying: 0, failed: 0, skipped: 0 };
     const now = this.clock.now();
     const nowIso = now.toISOString();
-    const due = await this.db.all<DueRow>(
-      `SELECT o.*, w.url, w.secret, w.removed_at FROM delivery_outbox o LEFT JOIN rm_webhooks w ON o.channel = 'webhook' AND w.id = o.target
-       WHERE o.status = 'pending' AND o.next_attempt_at <= ? AND (o.claimed_until IS NULL OR o.claimed_until < ?)
-       ORDER BY o.next_attempt_at, o.event_position, o.delivery_id LIMIT ?`,
-      [nowIso, nowIso, PAGE],
-    );
+    const due = await this.db.all<DueRow>(DUE_PAGE_SQL, [nowIso, nowIso, PAGE]);
     const queue = [...due];
     const worker = async () => {
       for (let row = queue.shift(); row && !this.closed; row = queue.shift()) {

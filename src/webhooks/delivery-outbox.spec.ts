@@ -4,6 +4,7 @@ import { DefinitionCache } from '../projections/campaign-read-model';
 import { migrateReadModels, projectBatch } from '../projections/projection';
 import { SqlDb } from '../projections/sql-db';
 import { WEBHOOK_READ_MODEL_TABLES } from './delivery-outbox';
+import { DUE_PAGE_SQL } from './delivery-dispatcher';
 import { deliveryId, SealedSecret } from './domain/webhooks';
 
 const sealed: SealedSecret = { v: 1, alg: 'A256GCM', iv: 'aXY', tag: 'dGFn', data: 'ZGF0YQ' };
@@ -98,5 +99,17 @@ describe.each(dialects)('the delivery outbox on %s', (_name, make) => {
       ]);
     const [a, b] = await Promise.all([claim('2013-10-07T00:01:10.000Z'), claim('2013-10-07T00:01:11.000Z')]);
     expect([a.length, b.length].sort()).toEqual([0, 1]);
+  });
+});
+
+describe('the dispatcher page on SQLite', () => {
+  it('reads due deliveries in index order, without sorting every due row', async () => {
+    const [, make] = readModelDialects('outbox_plan')[0];
+    const { db } = await make();
+    await migrateReadModels(db);
+    const plan = await db.all<{ detail: string }>(`EXPLAIN QUERY PLAN ${DUE_PAGE_SQL}`, ['2014', '2014', 100]);
+    expect(plan.map((r) => r.detail).join(' | ')).toMatch(/USING INDEX delivery_outbox_due_order/);
+    expect(plan.map((r) => r.detail).join(' | ')).not.toMatch(/TEMP B-TREE/);
+    await db.close();
   });
 });
