@@ -1,4 +1,4 @@
-import { readModelDialects } from '../../test/support/read-model-dialects';
+import { migratedReadModelDb, readModelDialects } from '../../test/support/read-model-dialects';
 import { startDocket, Docket, removeDir } from '../../test/support/docket-harness';
 import { CampaignCommandExecutor } from '../campaigns/campaign-command.executor';
 import { WorkflowRegistry } from '../workflows/workflow.registry';
@@ -77,15 +77,7 @@ describe('campaign read models', () => {
     // One SQLite writer per file (and :memory: is per connection): instances share PostgreSQL read models only.
     const onPostgres = name === 'PostgreSQL' ? it : it.skip;
     let db: SqlDb;
-    let drop: () => Promise<void>;
-    beforeAll(async () => {
-      ({ db, drop } = await make());
-      await migrateReadModels(db);
-    });
-    afterAll(async () => {
-      await db.close();
-      await drop();
-    });
+    migratedReadModelDb(make, (opened) => (db = opened));
 
     it('is unchanged when every event is delivered a second time', async () => {
       const defs = new DefinitionCache();

@@ -1,10 +1,10 @@
-import { readModelDialects } from '../../test/support/read-model-dialects';
+import { migratedReadModelDb, readModelDialects } from '../../test/support/read-model-dialects';
 import { Docket, removeDir, startDocket } from '../../test/support/docket-harness';
 import type { EventStore, RecordedEvent } from '../event-store/event-store.port';
 import { loadWorkflowsDir } from '../workflows/workflow-loader';
 import { campaignHistory } from '../bench/seed';
 import { CAMPAIGN_READ_MODEL_INDEXES, DefinitionCache } from './campaign-read-model';
-import { migrateReadModels, projectBatch } from './projection';
+import { projectBatch } from './projection';
 import { Projector } from './projector';
 import { rebuildReadModels } from './rebuild';
 import { SqlDb } from './sql-db';
@@ -59,15 +59,7 @@ const queryIndexes = CAMPAIGN_READ_MODEL_INDEXES.map((i) => i.name).sort();
 
 describe.each(readModelDialects('projection_spec'))('projecting on %s', (_name, make) => {
   let db: SqlDb;
-  let drop: () => Promise<void>;
-  beforeAll(async () => {
-    ({ db, drop } = await make());
-    await migrateReadModels(db);
-  });
-  afterAll(async () => {
-    await db.close();
-    await drop();
-  });
+  migratedReadModelDb(make, (opened) => (db = opened));
 
   it("words a reminder's outbox row with its campaign's title and stage names when the campaign was launched in the same batch", async () => {
     const events = log();

@@ -1,4 +1,4 @@
-import { readModelDialects } from '../../test/support/read-model-dialects';
+import { migratedReadModelDb, readModelDialects } from '../../test/support/read-model-dialects';
 import type { RecordedEvent } from '../event-store/event-store.port';
 import { DefinitionCache } from '../projections/campaign-read-model';
 import { migrateReadModels, projectBatch } from '../projections/projection';
@@ -49,15 +49,7 @@ const dialects = readModelDialects('outbox_spec');
 
 describe.each(dialects)('the delivery outbox on %s', (_name, make) => {
   let db: SqlDb;
-  let drop: () => Promise<void>;
-  beforeAll(async () => {
-    ({ db, drop } = await make());
-    await migrateReadModels(db);
-  });
-  afterAll(async () => {
-    await db.close();
-    await drop();
-  });
+  migratedReadModelDb(make, (opened) => (db = opened));
 
   const expected = [
     'email unit:u1 #2 pending',

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { PostgresDb, SqliteDb, SqlDb } from '../../src/projections/sql-db';
+import { migrateReadModels } from '../../src/projections/projection';
 
 export const PG_URL = process.env.DOCKET_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -24,4 +25,21 @@ export function readModelDialects(schemaPrefix: string): [string, () => Promise<
       },
     ],
   ];
+}
+
+/**
+ * Inside a describe: opens one dialect's read-model database with its tables before the tests
+ * (handing it to `opened`), and closes and drops it after them.
+ */
+export function migratedReadModelDb(make: () => Promise<{ db: SqlDb; drop: () => Promise<void> }>, opened: (db: SqlDb) => void): void {
+  let made: { db: SqlDb; drop: () => Promise<void> };
+  beforeAll(async () => {
+    made = await make();
+    await migrateReadModels(made.db);
+    opened(made.db);
+  });
+  afterAll(async () => {
+    await made.db.close();
+    await made.drop();
+  });
 }
