@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   EventHandler,
   ReadAllOptions,
@@ -14,9 +13,6 @@ export interface SubscriptionHubOptions {
   /** Events per readAll while catching up. */
   pageSize?: number;
 }
-
-/** Set while a handler runs, so that close() called from inside the handler does not wait for itself. */
-const runningHandler = new AsyncLocalStorage<CatchUpSubscription>();
 
 /**
  * Catch-up subscriptions written once for every adapter. An adapter gives its readAll and calls
@@ -69,6 +65,9 @@ class CatchUpSubscription implements Subscription {
   /** A wake-up arrived since the last read started: read again before sleeping. */
   private woken = false;
   private interruptSleep?: () => void;
+  /** Resolves when close() is called: the run loop stops waiting for a handler call in flight. */
+  private readonly stopped: Promise<void>;
+  private stop!: () => void;
 
   constructor(
     private readonly hub: SubscriptionHub,
@@ -84,6 +83,7 @@ class CatchUpSubscription implements Subscription {
         else reject(error);
       };
     });
+    this.stopped = new Promise<void>((resolve) => (this.stop = resolve));
     this.done = this.run();
     // Nobody has to await these: an unobserved rejection must not crash the process.
     this.caughtUp.catch(() => undefined);
@@ -95,12 +95,18 @@ class CatchUpSubscription implements Subscription {
     this.interruptSleep?.();
   }
 
+  /**
+   * Stops delivery. Resolves once the run loop has stopped, without waiting for a handler call
+   * still in flight: that is what lets a handler close its own subscription (awaiting close()
+   * inside the handler would otherwise wait for itself). No context tracking is needed for it,
+   * which keeps async_hooks' promise hooks (an AsyncLocalStorage) off every promise of the process.
+   */
   async close(): Promise<void> {
     if (!this.closed) {
       this.closed = true;
+      this.stop();
       this.interruptSleep?.();
     }
-    if (runningHandler.getStore() === this) return;
     await this.done.catch(() => undefined);
   }
 
@@ -128,7 +134,16 @@ class CatchUpSubscription implements Subscription {
         for (const event of page) {
           if (this.closed) return;
           if (!prefixes?.length || prefixes.some((p) => event.streamId.startsWith(p))) {
-            await runningHandler.run(this, () => this.handler(event));
+            const pending = this.handler(event);
+            // A handler that returns nothing costs no promise and no await.
+            if (pending && typeof (pending as Promise<void>).then === 'function') {
+              await Promise.race([pending, this.stopped]);
+              if (this.closed) {
+                // Closed while the handler ran: stop here; a later failure of that call is not ours to report.
+                (pending as Promise<void>).catch(() => undefined);
+                return;
+              }
+            }
           }
           position = event.position;
         }

@@ -75,7 +75,8 @@ export interface Subscription {
   /** Settles when the subscription stops: resolves after close(), rejects with the handler's error
    *  (a failing handler stops delivery; the event is not skipped). */
   readonly done: Promise<void>;
-  /** Stops delivery; resolves once no handler call is running. Safe to call from inside the handler. */
+  /** Stops delivery: no handler call starts after it. Resolves once the subscription has stopped,
+   *  without waiting for a handler call already running; so it is safe to await inside the handler. */
   close(): Promise<void>;
 }
 

@@ -594,6 +594,31 @@ export function describeEventStoreConformance(name: string, harness: EventStoreH
         expect(received).toEqual([0]);
       });
 
+      it('close() while a handler call is in flight stops at once: no later event, and that call may finish after', async () => {
+        const store = await fresh();
+        await store.appendToStream('s', evs(3));
+        const received: number[] = [];
+        let release!: () => void;
+        const held = new Promise<void>((r) => (release = r));
+        let entered!: () => void;
+        const inHandler = new Promise<void>((r) => (entered = r));
+        let finished = false;
+        const sub = store.subscribeToAll({}, async (e) => {
+          received.push(e.revision);
+          entered();
+          await held;
+          finished = true;
+        });
+        await inHandler;
+        await sub.close();
+        await expect(sub.done).resolves.toBeUndefined();
+        expect(finished).toBe(false);
+        release();
+        await sleep(50);
+        expect(finished).toBe(true);
+        expect(received).toEqual([0]);
+      });
+
       it('a failing handler stops the subscription: done rejects and no later event is delivered', async () => {
         const store = await fresh();
         await store.appendToStream('s', evs(3));

@@ -18,6 +18,7 @@ import {
   SubscribeToAllOptions,
   Subscription,
 } from '../event-store.port';
+import { SqliteWriter, settle, toWire, UNAVAILABLE } from './sqlite-writer';
 
 export interface SqliteEventStoreOptions {
   /** File path, or ':memory:'. */
@@ -32,6 +33,11 @@ export interface SqliteEventStoreOptions {
    * (appends through this instance wake them at once). Default 200 ms.
    */
   pollIntervalMs?: number;
+  /**
+   * Commit on a writer thread (default, for a file): the event loop does not wait for the commit's
+   * fsync (sqlite-writer.ts). false commits on the calling thread, as ':memory:' always does.
+   */
+  writerThread?: boolean;
 }
 
 interface Row {
@@ -64,9 +70,6 @@ CREATE TABLE IF NOT EXISTS streams (
 );
 CREATE INDEX IF NOT EXISTS streams_created ON streams (created_at);
 `;
-
-/** SQLite result codes that mean "the storage failed or is busy", not "the request was wrong". */
-const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY|PROTOCOL|NOMEM|NOLFS|AUTH)/;
 
 function toRecorded(r: Row): RecordedEvent {
   return {
@@ -101,6 +104,11 @@ export class SqliteEventStore implements EventStore {
   private flushScheduled = false;
   private readonly savepointTx: (streamId: string, events: EventData[], options: AppendOptions) => AppendResult;
   private readonly groupTx: (batch: SqliteEventStore['pending'], results: ({ ok: AppendResult } | { error: unknown })[]) => void;
+  private readonly writerOptions?: { filename: string; synchronous: 'FULL' | 'NORMAL'; busyTimeoutMs: number };
+  /** Started with the first asynchronous append (a reader, the CLI's verify say, never needs one). */
+  private writer?: SqliteWriter;
+  /** The group commit on its way through the writer thread; the next group gathers meanwhile. */
+  private sending?: Promise<void>;
 
   constructor(options: SqliteEventStoreOptions) {
     try {
@@ -110,6 +118,9 @@ export class SqliteEventStore implements EventStore {
       this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
       this.db.pragma('busy_timeout = 10000');
       this.db.exec(SCHEMA);
+      if (options.filename !== ':memory:' && options.writerThread !== false) {
+        this.writerOptions = { filename: options.filename, synchronous: options.synchronous ?? 'FULL', busyTimeoutMs: 10_000 };
+      }
     } catch (error) {
       this.db?.close();
       throw new StoreUnavailableError(`cannot open SQLite event store ${options.filename}: ${String(error)}`, error);
@@ -204,6 +215,10 @@ export class SqliteEventStore implements EventStore {
 
   private flushAppends(): void {
     this.flushScheduled = false;
+    if (this.writerOptions) {
+      if (!this.sending) this.sendGroup();
+      return;
+    }
     const batch = this.pending;
     this.pending = [];
     if (batch.length === 0) return;
@@ -229,6 +244,32 @@ export class SqliteEventStore implements EventStore {
       else p.reject(r.error);
     });
     this.hub.notify();
+  }
+
+  /** Hands the waiting appends to the writer thread as one group commit; the next group goes when it is answered. */
+  private sendGroup(): void {
+    const batch = this.pending;
+    if (batch.length === 0) return;
+    this.pending = [];
+    if (!this.writer || this.writer.dead) this.writer = new SqliteWriter(this.writerOptions!);
+    this.sending = this.writer.commit(batch.map(toWire)).then(
+      (outcomes) => {
+        batch.forEach((p, i) => {
+          try {
+            p.resolve(settle(p, outcomes[i]));
+          } catch (error) {
+            p.reject(error);
+          }
+        });
+      },
+      (error) => {
+        for (const p of batch) p.reject(error);
+      },
+    ).finally(() => {
+      this.sending = undefined;
+      this.hub.notify();
+      this.sendGroup();
+    });
   }
 
   /** Synchronous append, for callers (benchmarks, CLI) that want no promise per call. */
@@ -283,9 +324,25 @@ export class SqliteEventStore implements EventStore {
     return this.hub.subscribe(options, handler);
   }
 
-  async close(): Promise<void> {
+  private closing?: Promise<void>;
+
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
     if (this.closed) return;
-    this.flushAppends(); // appends already accepted are committed, not dropped
+    // Appends already accepted are committed, not dropped.
+    if (this.writerOptions) {
+      while (this.sending || this.pending.length) {
+        if (!this.sending) this.sendGroup();
+        await this.sending;
+      }
+      await this.writer?.close();
+    } else {
+      this.flushAppends();
+    }
     await this.hub.closeAll();
     this.closed = true;
     if (this.db.open) this.db.close();

@@ -1,0 +1,83 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { isMainThread } from 'node:worker_threads';
+import { ConcurrencyError, DuplicateEventError, EventData, StoreUnavailableError } from '../event-store.port';
+import { SqliteEventStore } from './sqlite-event-store';
+
+const dir = mkdtempSync(join(tmpdir(), 'docket-sqlite-writer-'));
+let n = 0;
+const file = () => join(dir, `store-${++n}.db`);
+const ev = (id: string): EventData => ({ id, type: 'Happened', data: { id }, metadata: {} });
+/** The writer thread of a store (private: these tests are about the thread itself). */
+const threadOf = (store: SqliteEventStore) => (store as unknown as { writer?: { worker: { threadId: number; terminate(): Promise<number> } } }).writer;
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('SQLite store writer thread', () => {
+  it('commits a file store’s appends on a thread of its own; :memory: and writerThread: false commit on the caller’s', async () => {
+    const threaded = new SqliteEventStore({ filename: file() });
+    const inline = new SqliteEventStore({ filename: file(), writerThread: false });
+    const memory = new SqliteEventStore({ filename: ':memory:' });
+    for (const store of [threaded, inline, memory]) await store.appendToStream('s', [ev(`e-${++n}`)]);
+    expect(isMainThread).toBe(true);
+    expect(threadOf(threaded)?.worker.threadId).toBeGreaterThan(0);
+    expect(threadOf(inline)).toBeUndefined();
+    expect(threadOf(memory)).toBeUndefined();
+    for (const store of [threaded, inline, memory]) await store.close();
+  });
+
+  it('answers each append of one group commit on its own: a conflict and a duplicate id fail alone, the rest land', async () => {
+    const store = new SqliteEventStore({ filename: file(), synchronous: 'NORMAL' });
+    await store.appendToStream('a', [ev('a-0')]);
+    const results = await Promise.allSettled([
+      store.appendToStream('a', [ev('a-1')], { expectedRevision: 0 }),
+      store.appendToStream('a', [ev('a-x')], { expectedRevision: 0 }), // same turn, same group: now behind
+      store.appendToStream('b', [ev('a-0')]), // id stored in stream a
+      store.appendToStream('a', [ev('a-0')]), // a retry of the first append: its first result
+      store.appendToStream('c', [ev('c-0'), ev('c-1')], { expectedRevision: 'no_stream' }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(ConcurrencyError);
+    expect((results[2] as PromiseRejectedResult).reason).toBeInstanceOf(DuplicateEventError);
+    expect((results[3] as PromiseFulfilledResult<unknown>).value).toEqual({ nextExpectedRevision: 0, position: 1 });
+    expect((await store.readAll()).map((e) => e.id)).toEqual(['a-0', 'a-1', 'c-0', 'c-1']);
+    await store.close();
+  });
+
+  it('fails the appends in flight with StoreUnavailableError when the thread dies, and starts a new one for the next', async () => {
+    const store = new SqliteEventStore({ filename: file(), synchronous: 'NORMAL' });
+    await store.appendToStream('s', [ev('s-0')]);
+    const first = threadOf(store)!;
+    const inFlight = store.appendToStream('s', [ev('s-1')], { expectedRevision: 0 });
+    await new Promise((r) => setImmediate(r)); // the group is on its way to the thread
+    await first.worker.terminate();
+    await expect(inFlight).rejects.toBeInstanceOf(StoreUnavailableError);
+    const revision = await store.streamRevision('s'); // s-1 may or may not have committed before the thread ended
+    await expect(store.appendToStream('s', [ev('s-2')], { expectedRevision: revision })).resolves.toMatchObject({ nextExpectedRevision: revision + 1 });
+    expect(threadOf(store)).not.toBe(first);
+    await store.close();
+  });
+
+  it('commits the appends accepted before close(), then ends the thread', async () => {
+    const filename = file();
+    const store = new SqliteEventStore({ filename, synchronous: 'NORMAL' });
+    const appends = Array.from({ length: 50 }, (_, i) => store.appendToStream(`s-${i % 5}`, [ev(`e-${i}`)]));
+    await store.close();
+    await Promise.all(appends);
+    const reopened = new SqliteEventStore({ filename, writerThread: false });
+    expect(await reopened.readAll()).toHaveLength(50);
+    await reopened.close();
+  });
+
+  it('an idle writer thread does not keep a process alive that forgot to close its store', () => {
+    const dist = resolve(__dirname, '../../../dist/event-store/sqlite/sqlite-event-store.js');
+    const script = `
+      const { SqliteEventStore } = require(${JSON.stringify(dist)});
+      const store = new SqliteEventStore({ filename: ${JSON.stringify(file())}, synchronous: 'NORMAL' });
+      store.appendToStream('s', [{ id: 'x', type: 'T', data: {}, metadata: {} }]).then((r) => console.log(JSON.stringify(r)));`;
+    const out = execFileSync(process.execPath, ['-e', script], { timeout: 20_000, encoding: 'utf8' });
+    expect(JSON.parse(out)).toEqual({ nextExpectedRevision: 0, position: 1 });
+  });
+});
