@@ -11,7 +11,7 @@ WORKDIR /app
 ENV NODE_ENV=production PORT=3000 DOCKET_DATA_DIR=/data
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-COPY package.json ./
+COPY package.json node-options.env ./
 COPY bin ./bin
 COPY workflows ./workflows
 RUN mkdir -p /data && chown node:node /data
@@ -19,4 +19,5 @@ USER node
 VOLUME /data
 EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:'+process.env.PORT+'/health').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"
-CMD ["node", "dist/main.js"]
+# The service's Node flags (heap sizing), as `npm start` runs it: node-options.env.
+CMD ["node", "--env-file=node-options.env", "dist/main.js"]

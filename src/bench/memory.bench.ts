@@ -8,6 +8,8 @@ import { JwtCodec } from '../auth/jwt';
 import { SqliteEventStore } from '../event-store/sqlite/sqlite-event-store';
 import { CampaignRepository } from '../campaigns/campaign.repository';
 import type { CampaignEvent } from '../campaigns/domain/campaign-events';
+import { replay } from '../campaigns/domain/campaign-state';
+import { definitionWeight, stateWeight, unitListWeight } from '../campaigns/state-weight';
 import { loadWorkflowsDir } from '../workflows/workflow-loader';
 import { Bench, BenchContext, Figure, now } from './bench-kit';
 import { campaignHistory } from './seed';
@@ -28,8 +30,11 @@ function rss(pid: number): { now: number; peak: number } {
 /** Campaigns appended in one turn of the event loop: the SQLite store commits them together (group commit). */
 const SEED_BATCH = 100;
 
-/** Seeds `campaigns` campaigns × 100 units in the learning stage, 50–90 % of the units having submitted (about 70 events each). */
-async function seed(ctx: BenchContext, dir: string, campaigns: number): Promise<{ events: number; head: number }> {
+/**
+ * Seeds `campaigns` campaigns × 100 units in the learning stage, 50–90 % of the units having submitted (about 70 events each).
+ * `weights`: the estimated heap (state-weight.ts) of the first campaign of each of the five shapes, and of the parts they all share.
+ */
+async function seed(ctx: BenchContext, dir: string, campaigns: number): Promise<{ events: number; head: number; weights: { shapes: number[]; shared: number } }> {
   const config = loadConfig({ DOCKET_DATA_DIR: dir, DOCKET_JWT_SECRET: SECRET }, REPO);
   const def = loadWorkflowsDir(config.workflowsDir).find((w) => w.id === 'three-searches')!;
   const store = new SqliteEventStore({ filename: join(dir, 'docket.sqlite'), synchronous: 'NORMAL' });
@@ -41,13 +46,19 @@ async function seed(ctx: BenchContext, dir: string, campaigns: number): Promise<
     campaignHistory({ campaignId: 'template', workflow: def, units: UNITS, stages: 0, lastStageShare: share }, launchedAt),
   );
   let events = 0;
+  const weights = { shapes: [] as number[], shared: 0 };
   const append = async (c: number) => {
     const id = `mem-${c + 1}`;
     const [launch, ...rest] = shapes[c % shapes.length];
     const history = [{ ...launch, data: { ...launch.data, campaignId: id, title: `${def.title.zh} ${c + 1}` } } as CampaignEvent, ...rest];
-    await repo.append(id, null, history, { actor: { sub: 'bench', role: 'bureau' }, now: launchedAt, correlationId: 'bench' });
+    const recorded = await repo.append(id, null, history, { actor: { sub: 'bench', role: 'bureau' }, now: launchedAt, correlationId: 'bench' });
     repo.forget(id);
     events += history.length;
+    if (c < shapes.length) {
+      const state = replay(recorded)!;
+      weights.shapes[c] = stateWeight(state);
+      if (c === 0) weights.shared = definitionWeight(state.definition) + unitListWeight(state.units);
+    }
   };
   // The campaigns of a batch are appended in one turn, so each batch is one SQLite transaction (in campaign order).
   for (let c = 0; c < campaigns; c += SEED_BATCH) {
@@ -56,7 +67,27 @@ async function seed(ctx: BenchContext, dir: string, campaigns: number): Promise<
   const head = (store.db.prepare('SELECT MAX(position) AS p FROM events').get() as { p: number }).p;
   await store.close();
   ctx.log(`seeded ${campaigns} campaigns × ${UNITS} units: ${events} events in ${((now() - t) / 1000).toFixed(1)} s`);
-  return { events, head };
+  return { events, head, weights };
+}
+
+/** How many of the first `campaigns` seeded campaigns the cache holds under both bounds (the shapes take turns). */
+function statesCached(campaigns: number, bounds: { cacheCampaigns: number; cacheMb: number }, weights: { shapes: number[]; shared: number }): number {
+  let bytes = weights.shared;
+  let n = 0;
+  while (n < Math.min(campaigns, bounds.cacheCampaigns)) {
+    bytes += weights.shapes[n % weights.shapes.length];
+    if (bytes > bounds.cacheMb * MB) break;
+    n += 1;
+  }
+  return n;
+}
+
+/** The service's Node options as `npm start` and the Docker image run it (node --env-file=node-options.env). */
+const NODE_OPTIONS_FILE = join(REPO, 'node-options.env');
+function shippedNodeOptions(): string {
+  const line = /^NODE_OPTIONS=(["']?)(.*)\1\s*$/m.exec(readFileSync(NODE_OPTIONS_FILE, 'utf8'));
+  if (!line) throw new Error(`${NODE_OPTIONS_FILE} sets no NODE_OPTIONS`);
+  return line[2];
 }
 
 interface Service {
@@ -66,14 +97,18 @@ interface Service {
 }
 
 /**
- * The service's own Node options, for experiments: DOCKET_BENCH_NODE_OPTIONS is passed to it as
- * NODE_OPTIONS (e.g. --max-old-space-size=128), without constraining this process.
+ * The service runs with the shipped Node options (node-options.env), unless DOCKET_BENCH_NODE_OPTIONS
+ * is set, for experiments: it is passed to the service as NODE_OPTIONS, which takes the file's place
+ * (e.g. --max-old-space-size=128), without constraining this process.
  */
 const SERVICE_NODE_OPTIONS = process.env.DOCKET_BENCH_NODE_OPTIONS;
 
-/** `node dist/main.js` on the data dir, as an operator runs it (system clock, default cache and intervals unless the environment sets them). */
+/**
+ * `node --env-file=node-options.env dist/main.js` on the data dir, as `npm start` runs it (system clock,
+ * default cache and intervals unless the environment sets them). This process's own NODE_OPTIONS is not passed on.
+ */
 async function start(dir: string): Promise<Service> {
-  const child = spawn(process.execPath, [join(REPO, 'dist/main.js')], {
+  const child = spawn(process.execPath, [`--env-file=${NODE_OPTIONS_FILE}`, join(REPO, 'dist/main.js')], {
     cwd: REPO,
     env: {
       ...process.env,
@@ -83,7 +118,7 @@ async function start(dir: string): Promise<Service> {
       HOST: '127.0.0.1',
       DOCKET_LOG_LEVEL: 'warn',
       DOCKET_STORE: 'sqlite',
-      ...(SERVICE_NODE_OPTIONS ? { NODE_OPTIONS: SERVICE_NODE_OPTIONS } : {}),
+      NODE_OPTIONS: SERVICE_NODE_OPTIONS || undefined,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -168,14 +203,19 @@ export const memoryBench: Bench = {
     // and projection overlap on the 2 cores. Then it stops, and the measured service starts on the
     // seeded data dir with its read models current, as the service restarts in production.
     const dir = mkdtempSync(join(tmpdir(), 'docket-bench-mem-'));
-    // The cache bound the measured service runs with: the environment's, or the configuration's default.
-    const cacheCampaigns = loadConfig({ DOCKET_DATA_DIR: dir, DOCKET_JWT_SECRET: SECRET, DOCKET_CACHE_CAMPAIGNS: process.env.DOCKET_CACHE_CAMPAIGNS }, REPO).cacheCampaigns;
-    const cached = Math.min(campaigns, cacheCampaigns);
+    // The cache bounds the measured service runs with: the environment's, or the configuration's defaults.
+    const bounds = loadConfig(
+      { DOCKET_DATA_DIR: dir, DOCKET_JWT_SECRET: SECRET, DOCKET_CACHE_CAMPAIGNS: process.env.DOCKET_CACHE_CAMPAIGNS, DOCKET_CACHE_MB: process.env.DOCKET_CACHE_MB },
+      REPO,
+    );
+    const nodeOptions = SERVICE_NODE_OPTIONS ? `NODE_OPTIONS=${SERVICE_NODE_OPTIONS} (DOCKET_BENCH_NODE_OPTIONS, in place of node-options.env)` : `NODE_OPTIONS=${shippedNodeOptions()} (node-options.env, as npm start)`;
+    ctx.log(`service: ${nodeOptions}`);
     try {
       let empty: { now: number; peak: number };
       let ingest: { now: number; peak: number };
       let events: number;
       let head: number;
+      let weights: { shapes: number[]; shared: number };
       let t = now();
       let ingestSeconds = 0;
       {
@@ -188,7 +228,7 @@ export const memoryBench: Bench = {
           empty = rss(s.child.pid!);
           ctx.log(`empty store: RSS ${(empty.now / MB).toFixed(0)} MB, peak ${(empty.peak / MB).toFixed(0)} MB`);
           t = now();
-          ({ events, head } = await seed(ctx, dir, campaigns));
+          ({ events, head, weights } = await seed(ctx, dir, campaigns));
           await caughtUp(http.get, s, head);
           ingest = rss(s.child.pid!);
           ingestSeconds = (now() - t) / 1000;
@@ -205,6 +245,14 @@ export const memoryBench: Bench = {
         await caughtUp(http.get, s, head);
         await http.get('/api/campaigns?limit=50');
         const started = rss(s.child.pid!);
+        // What the repository's cache holds (states, estimated bytes): its gauges on /metrics.
+        const cacheGauges = async () => {
+          const text = String((await http.get('/metrics')).body);
+          const gauge = (name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? NaN);
+          return { states: gauge('docket_campaign_cache_states'), bytes: gauge('docket_campaign_cache_bytes') };
+        };
+        // As many campaigns as the cache holds under both bounds, by the same estimate the service makes.
+        const cached = statesCached(campaigns, bounds, weights);
         ctx.log(`restarted on the seeded store in ${((now() - t) / 1000).toFixed(1)} s: RSS ${(started.now / MB).toFixed(0)} MB, peak ${(started.peak / MB).toFixed(0)} MB`);
 
         // Load every campaign through HTTP (the repository caches each folded state), and page through the lists.
@@ -234,16 +282,24 @@ export const memoryBench: Bench = {
         // First as many campaigns as the cache holds (the growth per cached state), then the rest (LRU eviction from there on).
         await getAll(0, cached);
         const full = rss(s.child.pid!);
+        const filled = await cacheGauges();
         await getAll(cached, campaigns);
         await http.get('/api/campaigns?overdue=true&limit=500');
         await http.get('/api/campaigns?status=active&limit=500');
         const loaded = rss(s.child.pid!);
-        ctx.log(`GET of ${campaigns} campaigns (${failed} failed) and list pages in ${((now() - t) / 1000).toFixed(1)} s: RSS ${(loaded.now / MB).toFixed(0)} MB, peak ${(loaded.peak / MB).toFixed(0)} MB (RSS ${(full.now / MB).toFixed(0)} MB once ${cached} states were cached)`);
+        const kept = await cacheGauges();
+        ctx.log(
+          `GET of ${campaigns} campaigns (${failed} failed) and list pages in ${((now() - t) / 1000).toFixed(1)} s: RSS ${(loaded.now / MB).toFixed(0)} MB, peak ${(loaded.peak / MB).toFixed(0)} MB ` +
+            `(RSS ${(full.now / MB).toFixed(0)} MB once ${filled.states} states were cached, ${(filled.bytes / MB).toFixed(1)} MB estimated; ${kept.states} cached at the end)`,
+        );
         if (failed) throw new Error(`${failed} GET /api/campaigns/:id did not answer 200`);
+        // The expectation weighs every campaign like the first of its shape; longer titles (more digits) make a few fewer fit.
+        if (Math.abs(filled.states - cached) > cached / 100) ctx.log(`WARNING: the cache holds ${filled.states} states, about ${cached} expected`);
 
-        const perCampaignKiB = (full.now - started.now) / cached / 1024;
-        const cacheText = `DOCKET_CACHE_CAMPAIGNS=${cacheCampaigns}${process.env.DOCKET_CACHE_CAMPAIGNS ? '' : ' (default)'}`;
-        const what = `${campaigns.toLocaleString('en-US')} campaigns × ${UNITS} units (${Math.round(events / campaigns)} events each), all loaded through GET /api/campaigns/:id and the lists; node dist/main.js, SQLite, ${cacheText}${SERVICE_NODE_OPTIONS ? `, NODE_OPTIONS=${SERVICE_NODE_OPTIONS}` : ''}`;
+        const perCampaignKiB = (full.now - started.now) / filled.states / 1024;
+        const env = (name: string) => (process.env[name] ? '' : ' (default)');
+        const cacheText = `DOCKET_CACHE_CAMPAIGNS=${bounds.cacheCampaigns}${env('DOCKET_CACHE_CAMPAIGNS')}, DOCKET_CACHE_MB=${bounds.cacheMb}${env('DOCKET_CACHE_MB')}`;
+        const what = `${campaigns.toLocaleString('en-US')} campaigns × ${UNITS} units (${Math.round(events / campaigns)} events each), all loaded through GET /api/campaigns/:id and the lists; node dist/main.js, SQLite, ${cacheText}, ${nodeOptions}`;
         const figures: Figure[] = [
           {
             bench: 'memory',
@@ -253,11 +309,17 @@ export const memoryBench: Bench = {
             ...(ctx.quick ? {} : { target: { text: `≤ ${TARGET_MB} MB`, met: loaded.peak / MB <= TARGET_MB } }),
           },
           { bench: 'memory', name: `RSS after restart on the seeded store, before loading (peak so far ${(started.peak / MB).toFixed(0)} MB)`, value: started.now / MB, unit: 'MB' },
-          { bench: 'memory', name: `RSS with every campaign loaded (${cached.toLocaleString('en-US')} states cached, ${cacheText})`, value: loaded.now / MB, unit: 'MB' },
+          { bench: 'memory', name: `RSS with every campaign loaded (${kept.states.toLocaleString('en-US')} states cached, ${cacheText})`, value: loaded.now / MB, unit: 'MB' },
           { bench: 'memory', name: 'RSS growth per cached campaign (its folded state in the repository cache)', value: perCampaignKiB, unit: 'KiB' },
           {
             bench: 'memory',
-            name: `campaign states that fit under ${TARGET_MB} MB at that cost (a DOCKET_CACHE_CAMPAIGNS that bounds RSS to the target)`,
+            name: 'estimated heap per cached campaign (src/campaigns/state-weight.ts: what DOCKET_CACHE_MB counts; shared definition and units included)',
+            value: filled.bytes / filled.states / 1024,
+            unit: 'KiB',
+          },
+          {
+            bench: 'memory',
+            name: `campaign states that fit under ${TARGET_MB} MB at that cost, at rest (not the peak: V8 lets garbage grow between full collections)`,
             value: Math.max(0, ((TARGET_MB * MB - started.now) / 1024 / perCampaignKiB)),
             unit: 'campaigns',
           },
@@ -270,8 +332,8 @@ export const memoryBench: Bench = {
           },
         ];
         if (ctx.quick) {
-          // Past the cache bound more campaigns cost no more cached states.
-          const extrapolated = Math.max(loaded.peak, loaded.now + (Math.min(10_000, cacheCampaigns) - cached) * perCampaignKiB * 1024) / MB;
+          // Past the cache bounds more campaigns cost no more cached states.
+          const extrapolated = Math.max(loaded.peak, loaded.now + (statesCached(10_000, bounds, weights) - kept.states) * perCampaignKiB * 1024) / MB;
           figures.push({
             bench: 'memory',
             name: `RSS with 10,000 campaigns, extrapolated from ${campaigns} (RSS loaded + growth per cached campaign up to ${cacheText})`,

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { Gauge } from 'prom-client';
 import { EVENT_STORE, EventStore, RecordedEvent } from '../event-store/event-store.port';
 import { appendChained } from '../event-store/chained-append';
 import { ReplaySnapshots } from '../audit/replay-snapshots';
@@ -10,6 +11,8 @@ import { CampaignState, evolve, replay } from './domain/campaign-state';
 import { restoreSnapshot, takeSnapshot } from './domain/campaign-snapshot';
 import { CAMPAIGN_SNAPSHOTS, SnapshotStore } from './campaign-snapshots';
 import { sharedCampaignParts } from './campaign-state-intern';
+import { definitionWeight, eventWeight, stateWeight, unitListWeight } from './state-weight';
+import { Metrics } from '../metrics/metrics';
 
 /** A load that had to fold at least this many events from the log leaves a snapshot for the next one. */
 export const SNAPSHOT_AFTER_EVENTS = 100;
@@ -24,16 +27,35 @@ export interface AppendContext {
 
 export const asCampaignEvent = (e: RecordedEvent) => e as unknown as RecordedCampaignEvent;
 
+const MiB = 1024 * 1024;
+
+/** A cached state and its estimated own weight (stateWeight, kept current by eventWeight as events are folded in). */
+interface CacheEntry {
+  state: CampaignState;
+  bytes: number;
+}
+
 /**
  * Loads campaigns by folding their streams and appends new events with the expected
  * revision and the hash chain. Keeps folded states in memory (LRU): a command decides on
  * the cached state and a query reads only the events appended since. A state that is not
  * cached starts from its persisted snapshot, if the log still holds the event it was taken
  * at, and folds only the events after it.
+ *
+ * The cache is bounded twice: at most DOCKET_CACHE_CAMPAIGNS states, and at most DOCKET_CACHE_MB
+ * of estimated heap (src/campaigns/state-weight.ts): each state's own parts, plus each distinct
+ * definition and units list the cached states share, counted once. Least recently used states
+ * go first. A state that alone would exceed the byte budget is served but not kept (the others
+ * stay): each of its loads folds from its snapshot and the log.
  */
 @Injectable()
 export class CampaignRepository {
-  private readonly cache = new Map<string, CampaignState>();
+  private readonly cache = new Map<string, CacheEntry>();
+  /** The shared parts (definitions, units lists) the cached states hold: how many hold each, and its weight. */
+  private readonly parts = new Map<object, { holders: number; bytes: number }>();
+  /** Estimated heap of the cache: its states' own weights plus its distinct shared parts'. */
+  private cachedBytes = 0;
+  private readonly budget: number;
   private readonly snapshots = new ReplaySnapshots();
   private readonly logger = new Logger('CampaignRepository');
   private readonly writing = new Set<Promise<void>>();
@@ -44,17 +66,45 @@ export class CampaignRepository {
     @Inject(EVENT_STORE) readonly store: EventStore,
     @Inject(DOCKET_CONFIG) private readonly config: DocketConfig,
     @Optional() @Inject(CAMPAIGN_SNAPSHOTS) private readonly persisted?: SnapshotStore,
-  ) {}
+    @Optional() metrics?: Metrics,
+  ) {
+    this.budget = config.cacheMb * MiB;
+    if (metrics) {
+      const stats = () => this.cacheStats();
+      new Gauge({
+        name: 'docket_campaign_cache_states',
+        help: 'Campaign states cached in memory (bounded by DOCKET_CACHE_CAMPAIGNS and DOCKET_CACHE_MB)',
+        registers: [metrics.registry],
+        collect() {
+          this.set(stats().states);
+        },
+      });
+      new Gauge({
+        name: 'docket_campaign_cache_bytes',
+        help: 'Estimated heap bytes of the cached campaign states and the parts they share (bounded by DOCKET_CACHE_MB)',
+        registers: [metrics.registry],
+        collect() {
+          this.set(stats().bytes);
+        },
+      });
+    }
+  }
 
   /** The current state, caught up with the log (other instances may have appended). */
   async load(campaignId: string): Promise<CampaignState | null> {
-    const cached = this.cache.get(campaignId) ?? null;
+    const cached = this.cache.get(campaignId)?.state ?? null;
     let state = cached ?? (await this.fromSnapshot(campaignId));
     const events = await this.store.readStream(campaignStream(campaignId), { fromRevision: state ? state.revision + 1 : 0 });
-    for (const e of events) state = evolve(state, asCampaignEvent(e));
+    // What the events add to a cached state's weight (a state not cached is weighed whole when it enters).
+    let grown = 0;
+    for (const e of events) {
+      const event = asCampaignEvent(e);
+      if (cached) grown += eventWeight(state, event);
+      state = evolve(state, event);
+    }
     if (!state) return null;
     if (!cached && events.length >= SNAPSHOT_AFTER_EVENTS) this.saveSnapshot(state);
-    this.remember(campaignId, state);
+    this.remember(campaignId, state, grown);
     return state;
   }
 
@@ -100,19 +150,65 @@ export class CampaignRepository {
    */
   async loadForCommand(campaignId: string): Promise<{ state: CampaignState | null; fresh: boolean }> {
     const cached = this.cache.get(campaignId);
-    if (cached) return { state: cached, fresh: false };
+    if (cached) return { state: cached.state, fresh: false };
     return { state: await this.load(campaignId), fresh: true };
   }
 
-  private remember(id: string, state: CampaignState): void {
+  /** How many states the cache holds and their estimated heap bytes, shared parts included (metrics, tests). */
+  cacheStats(): { states: number; bytes: number } {
+    return { states: this.cache.size, bytes: this.cachedBytes };
+  }
+
+  /**
+   * Caches `state` as the most recently used, then drops the least recently used states while
+   * either bound is exceeded. `grown`: what the events folded into it since it was cached weigh
+   * (eventWeight); a state the cache does not hold as this very object is weighed whole.
+   */
+  private remember(id: string, state: CampaignState, grown = 0): void {
     // Campaigns with the same definition or units hold one shared copy (docs/operations.md, "Memory").
     sharedCampaignParts.intern(state);
-    this.cache.delete(id);
-    this.cache.set(id, state);
-    if (this.cache.size > this.config.cacheCampaigns) {
-      const oldest = this.cache.keys().next().value;
-      if (oldest !== undefined) this.cache.delete(oldest);
+    const old = this.cache.get(id);
+    const entry: CacheEntry = { state, bytes: old?.state === state ? old.bytes + grown : stateWeight(state) };
+    // The new entry's parts are held before the old entry's are released: parts they share are not weighed again.
+    const alone = entry.bytes + this.hold(state.definition, definitionWeight) + this.hold(state.units, unitListWeight);
+    if (old) this.drop(id, old);
+    this.cache.set(id, entry);
+    this.cachedBytes += entry.bytes;
+    if (alone > this.budget) {
+      this.drop(id, entry);
+      return;
     }
+    while (this.cache.size > this.config.cacheCampaigns || this.cachedBytes > this.budget) {
+      const [oldestId, oldest] = this.cache.entries().next().value!;
+      this.drop(oldestId, oldest);
+    }
+  }
+
+  /** Counts one more holder of a shared part (weighing it when it is new to the cache); its weight. */
+  private hold<T extends object>(part: T, weigh: (part: T) => number): number {
+    const held = this.parts.get(part);
+    if (held) {
+      held.holders += 1;
+      return held.bytes;
+    }
+    const bytes = weigh(part);
+    this.parts.set(part, { holders: 1, bytes });
+    this.cachedBytes += bytes;
+    return bytes;
+  }
+
+  private release(part: object): void {
+    const held = this.parts.get(part);
+    if (!held || --held.holders > 0) return;
+    this.parts.delete(part);
+    this.cachedBytes -= held.bytes;
+  }
+
+  private drop(id: string, entry: CacheEntry): void {
+    this.cache.delete(id);
+    this.cachedBytes -= entry.bytes;
+    this.release(entry.state.definition);
+    this.release(entry.state.units);
   }
 
   /** Appends decided events after `state` (null: a new stream); ConcurrencyError when someone else got there first. */
@@ -133,14 +229,19 @@ export class CampaignRepository {
     if (chained.position > this.lastPosition) this.lastPosition = chained.position;
     const recorded = chained.events as unknown as RecordedCampaignEvent[];
     let next = state;
-    for (const r of recorded) next = evolve(next, r);
-    if (next) this.remember(campaignId, next);
+    let grown = 0;
+    for (const r of recorded) {
+      grown += eventWeight(next, r);
+      next = evolve(next, r);
+    }
+    if (next) this.remember(campaignId, next, grown);
     return recorded;
   }
 
   /** Drops a cached state (after a failed append, so the next load re-reads). */
   forget(campaignId: string): void {
-    this.cache.delete(campaignId);
+    const entry = this.cache.get(campaignId);
+    if (entry) this.drop(campaignId, entry);
   }
 
   async events(campaignId: string, fromRevision = 0, maxCount?: number): Promise<RecordedCampaignEvent[]> {

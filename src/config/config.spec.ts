@@ -7,7 +7,7 @@ describe('configuration', () => {
   it('defaults to the embedded store under ./data on port 3000, and generates a secret once', () => {
     const dir = mkdtempSync(join(tmpdir(), 'docket-cfg-'));
     const c = loadConfig({}, dir);
-    expect(c).toMatchObject({ port: 3000, store: 'sqlite', dataDir: join(dir, 'data'), sqliteSynchronous: 'FULL' });
+    expect(c).toMatchObject({ port: 3000, store: 'sqlite', dataDir: join(dir, 'data'), sqliteSynchronous: 'FULL', cacheCampaigns: 4000, cacheMb: 32 });
     expect(c.jwtSecret).toMatch(/^[0-9a-f]{64}$/);
     expect(loadConfig({}, dir).jwtSecret).toBe(c.jwtSecret);
     expect(readFileSync(join(dir, 'data/jwt-secret'), 'utf8').trim()).toBe(c.jwtSecret);
@@ -17,12 +17,22 @@ describe('configuration', () => {
   it('reports every problem by variable name at once', () => {
     let error: unknown;
     try {
-      loadConfig({ PORT: 'eighty', DOCKET_STORE: 'postgres', DOCKET_JWT_SECRET: 'short', DOCKET_SQLITE_SYNCHRONOUS: 'OFF' });
+      loadConfig({ PORT: 'eighty', DOCKET_STORE: 'postgres', DOCKET_JWT_SECRET: 'short', DOCKET_SQLITE_SYNCHRONOUS: 'OFF', DOCKET_CACHE_MB: '0' });
     } catch (e) {
       error = e;
     }
     expect(error).toBeInstanceOf(ConfigError);
     const problems = (error as ConfigError).problems.join('\n');
-    for (const name of ['PORT', 'DATABASE_URL', 'DOCKET_JWT_SECRET', 'DOCKET_SQLITE_SYNCHRONOUS']) expect(problems).toContain(name);
+    for (const name of ['PORT', 'DATABASE_URL', 'DOCKET_JWT_SECRET', 'DOCKET_SQLITE_SYNCHRONOUS', 'DOCKET_CACHE_MB']) expect(problems).toContain(name);
+  });
+
+  it('bounds the campaign cache by count and by estimated MiB, both from the environment', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'docket-cfg-'));
+    const c = loadConfig({ DOCKET_JWT_SECRET: 'x'.repeat(40), DOCKET_CACHE_CAMPAIGNS: '2400', DOCKET_CACHE_MB: '64' }, dir);
+    expect(c).toMatchObject({ cacheCampaigns: 2400, cacheMb: 64 });
+    for (const bad of ['0', '1.5', 'lots', '2000000']) {
+      expect(() => loadConfig({ DOCKET_JWT_SECRET: 'x'.repeat(40), DOCKET_CACHE_MB: bad }, dir)).toThrow(/DOCKET_CACHE_MB must be an integer between 1 and 1048576/);
+    }
+    rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -24,6 +24,11 @@ export interface DocketConfig {
    * its next load a fold from its snapshot or the log). Bounds memory: docs/operations.md, "Memory".
    */
   cacheCampaigns: number;
+  /**
+   * Most heap the cached campaign states may take, in MiB, by their estimated weight
+   * (src/campaigns/state-weight.ts; DOCKET_CACHE_MB, default 32): a second bound beside the count.
+   */
+  cacheMb: number;
   logLevel: 'silent' | 'error' | 'warn' | 'info' | 'debug';
   /** How often the reminder scheduler scans the due index (DOCKET_REMINDER_INTERVAL_MS; 0 turns it off). */
   reminderIntervalMs: number;
@@ -121,6 +126,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     jwtSecret: secret ?? '',
     bodyLimit: int(problems, 'DOCKET_BODY_LIMIT', env.DOCKET_BODY_LIMIT, 1024 * 1024, 1024, 64 * 1024 * 1024),
     cacheCampaigns: int(problems, 'DOCKET_CACHE_CAMPAIGNS', env.DOCKET_CACHE_CAMPAIGNS, 4000, 1, 10_000_000),
+    cacheMb: int(problems, 'DOCKET_CACHE_MB', env.DOCKET_CACHE_MB, 32, 1, 1_048_576),
     logLevel,
     reminderIntervalMs: int(problems, 'DOCKET_REMINDER_INTERVAL_MS', env.DOCKET_REMINDER_INTERVAL_MS, 60_000, 0, 86_400_000),
     timezone,
