@@ -7,7 +7,8 @@ import { CAMPAIGN_READ_MODEL_INDEXES, DefinitionCache } from './campaign-read-mo
 import { projectBatch } from './projection';
 import { Projector } from './projector';
 import { rebuildReadModels } from './rebuild';
-import { SqlDb } from './sql-db';
+import { SqlDb, SqliteDb } from './sql-db';
+import { SqliteEventStore } from '../event-store/sqlite/sqlite-event-store';
 
 const at = (minute: number) => new Date(Date.UTC(2013, 8, 1, 0, minute)).toISOString();
 
@@ -102,5 +103,59 @@ describe('the projector of a service on a new read-model db', () => {
       found = await indexes(db);
     }
     expect(found).toEqual(expect.arrayContaining(queryIndexes));
+  });
+});
+
+describe('the projector, live', () => {
+  const workflow = () => loadWorkflowsDir().find((w) => w.id === 'three-searches')!;
+  /** A projector on an in-memory store and read-model db, started, counting its read-model transactions. */
+  async function live(lingerMs: number) {
+    const store = new SqliteEventStore({ filename: ':memory:' });
+    const db = new SqliteDb(':memory:');
+    let transactions = 0;
+    const transaction = db.transaction.bind(db);
+    db.transaction = (work) => ((transactions += 1), transaction(work));
+    const projector = new Projector(db, store);
+    projector.lingerMs = lingerMs;
+    await projector.onApplicationBootstrap();
+    await projector.ready();
+    const history = campaignHistory({ campaignId: 'c1', workflow: workflow(), units: 5, stages: 0, lastStageShare: 1 }, new Date(at(0)));
+    let revision = -1;
+    const append = async (count: number) => {
+      const events = history.slice(revision + 1, revision + 1 + count).map((e, i) => ({ id: `e-${revision + 1 + i}`, type: e.type, data: e.data, metadata: { occurredAt: at(0), actor: { sub: 'office', role: 'bureau' } } }));
+      const r = await store.appendToStream('campaign-c1', events, { expectedRevision: revision === -1 ? 'no_stream' : revision });
+      revision = r.nextExpectedRevision;
+      return r.position;
+    };
+    const close = async () => {
+      await projector.onModuleDestroy();
+      await store.close();
+    };
+    return { projector, db, append, transactions: () => transactions, close };
+  }
+
+  it('projects the events that arrive within its linger in one transaction', async () => {
+    const p = await live(300);
+    const first = p.transactions();
+    await p.append(1); // the launch
+    for (let i = 0; i < 4; i++) {
+      await new Promise((r) => setImmediate(r)); // each submission in a turn of its own
+      await p.append(1);
+    }
+    await new Promise((r) => setTimeout(r, 600));
+    expect(p.transactions() - first).toBe(1);
+    const [row] = await p.db.all<{ revision: number }>('SELECT revision FROM rm_campaigns WHERE id = ?', ['c1']);
+    expect(Number(row.revision)).toBe(4);
+    await p.close();
+  });
+
+  it('does not make a caller of waitFor wait out the linger', async () => {
+    const p = await live(60_000);
+    const position = await p.append(3);
+    const started = Date.now();
+    await p.projector.waitFor(position, 30_000);
+    expect(p.projector.position).toBeGreaterThanOrEqual(position);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    await p.close();
   });
 });

@@ -10,6 +10,14 @@ export { migrateReadModels, PROJECTED_STREAMS, projectBatch, readCheckpoint, REA
 export type { CampaignChange } from './projection';
 
 /**
+ * Live, a batch waits this long for more events before it is projected: under load a batch then
+ * holds a few milliseconds of commands, not one turn of the event loop's, and the read models
+ * take one transaction for them. A caller that waits for the read models (waitFor: read your
+ * writes, the reminder scan) does not wait for it: the batch goes at once.
+ */
+export const PROJECTION_LINGER_MS = 10;
+
+/**
  * Keeps the read models up to date from a checkpointed catch-up subscription to the
  * whole log (campaign streams), in batches. Lists and dashboards read the tables; they
  * never replay streams per request.
@@ -22,8 +30,12 @@ export class Projector implements OnApplicationBootstrap, OnModuleDestroy {
   private buffer: RecordedEvent[] = [];
   private flushing: Promise<void> = Promise.resolve();
   private scheduled = false;
+  /** How long a live batch waits for more events (PROJECTION_LINGER_MS). */
+  lingerMs = PROJECTION_LINGER_MS;
+  /** The linger timer of the scheduled batch (none once it is hurried or goes). */
+  private linger?: NodeJS.Timeout;
   private waiters: { position: number; resolve: () => void }[] = [];
-  /** Events per transaction while catching up; live, a batch is what arrived in one turn of the event loop. */
+  /** Events per transaction while catching up; live, a batch is what arrived within PROJECTION_LINGER_MS. */
   private readonly batchSize: number;
   /** Global position up to which the read models are current. */
   position = 0;
@@ -106,11 +118,23 @@ export class Projector implements OnApplicationBootstrap, OnModuleDestroy {
     }
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(() => {
-        this.scheduled = false;
-        void this.flush();
-      });
+      if (this.waiters.length) setImmediate(() => this.flushScheduled());
+      else this.linger = setTimeout(() => this.flushScheduled(), this.lingerMs);
     }
+  }
+
+  private flushScheduled(): void {
+    this.linger = undefined;
+    this.scheduled = false;
+    void this.flush();
+  }
+
+  /** Someone waits for the read models: the scheduled batch goes now, not when its linger ends. */
+  private hurry(): void {
+    if (!this.linger) return;
+    clearTimeout(this.linger);
+    this.linger = undefined;
+    setImmediate(() => this.flushScheduled());
   }
 
   private flush(): Promise<void> {
@@ -143,6 +167,7 @@ export class Projector implements OnApplicationBootstrap, OnModuleDestroy {
   /** Resolves once the read models include `position` (or after `timeoutMs`, whichever comes first). */
   waitFor(position: number, timeoutMs = 2000): Promise<void> {
     if (position <= this.position) return Promise.resolve();
+    this.hurry();
     return new Promise((resolve) => {
       const timer = setTimeout(resolve, timeoutMs);
       this.waiters.push({
@@ -157,6 +182,7 @@ export class Projector implements OnApplicationBootstrap, OnModuleDestroy {
 
   async onModuleDestroy(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.linger);
     await this.subscription?.close();
     await this.flushing;
     for (const w of this.waiters) w.resolve();

@@ -84,6 +84,13 @@ function toRecorded(r: Row): RecordedEvent {
   };
 }
 
+/**
+ * Two groups in flight: while the thread commits one, the next is already waiting in its queue, so
+ * the thread never idles for the main thread to notice an answer; the group after gathers behind
+ * both (a third would only split the gathering into smaller groups, each with its own fsync).
+ */
+const MAX_GROUPS_IN_FLIGHT = 2;
+
 /** instr(x, p) = 1 is "x starts with p" without LIKE escaping, and counts characters the same way on both sides. */
 const prefixFilter = (count: number) => Array.from({ length: count }, () => 'instr(stream_id, ?) = 1').join(' OR ');
 
@@ -107,8 +114,8 @@ export class SqliteEventStore implements EventStore {
   private readonly writerOptions?: { filename: string; synchronous: 'FULL' | 'NORMAL'; busyTimeoutMs: number };
   /** Started with the first asynchronous append (a reader, the CLI's verify say, never needs one). */
   private writer?: SqliteWriter;
-  /** The group commit on its way through the writer thread; the next group gathers meanwhile. */
-  private sending?: Promise<void>;
+  /** Group commits sent to the writer thread and not yet answered (at most MAX_GROUPS_IN_FLIGHT). */
+  private readonly sending = new Set<Promise<void>>();
 
   constructor(options: SqliteEventStoreOptions) {
     try {
@@ -216,7 +223,7 @@ export class SqliteEventStore implements EventStore {
   private flushAppends(): void {
     this.flushScheduled = false;
     if (this.writerOptions) {
-      if (!this.sending) this.sendGroup();
+      if (this.sending.size < MAX_GROUPS_IN_FLIGHT) this.sendGroup();
       return;
     }
     const batch = this.pending;
@@ -252,7 +259,7 @@ export class SqliteEventStore implements EventStore {
     if (batch.length === 0) return;
     this.pending = [];
     if (!this.writer || this.writer.dead) this.writer = new SqliteWriter(this.writerOptions!);
-    this.sending = this.writer.commit(batch.map(toWire)).then(
+    const sent: Promise<void> = this.writer.commit(batch.map(toWire)).then(
       (outcomes) => {
         batch.forEach((p, i) => {
           try {
@@ -266,10 +273,11 @@ export class SqliteEventStore implements EventStore {
         for (const p of batch) p.reject(error);
       },
     ).finally(() => {
-      this.sending = undefined;
+      this.sending.delete(sent);
       this.hub.notify();
       this.sendGroup();
     });
+    this.sending.add(sent);
   }
 
   /** Synchronous append, for callers (benchmarks, CLI) that want no promise per call. */
@@ -335,9 +343,9 @@ export class SqliteEventStore implements EventStore {
     if (this.closed) return;
     // Appends already accepted are committed, not dropped.
     if (this.writerOptions) {
-      while (this.sending || this.pending.length) {
-        if (!this.sending) this.sendGroup();
-        await this.sending;
+      while (this.sending.size || this.pending.length) {
+        if (!this.sending.size) this.sendGroup();
+        await Promise.all([...this.sending]);
       }
       await this.writer?.close();
     } else {
