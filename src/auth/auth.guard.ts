@@ -17,10 +17,25 @@ export class AuthGuard implements CanActivate {
     @Inject(JWT_CODEC) private readonly jwt: JwtCodec,
   ) {}
 
+  /** Who may call each handler of each controller class, read from their decorators once (they never change at run time). */
+  private readonly access = new WeakMap<object, WeakMap<object, { isPublic: boolean; roles?: Role[] }>>();
+
   canActivate(context: ExecutionContext): boolean {
-    const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
-    const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);
+    const handler = context.getHandler();
+    const controller = context.getClass();
+    let ofClass = this.access.get(controller);
+    if (!ofClass) this.access.set(controller, (ofClass = new WeakMap()));
+    let access = ofClass.get(handler);
+    if (!access) {
+      const targets = [handler, controller];
+      access = {
+        isPublic: Boolean(this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)),
+        roles: this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets),
+      };
+      ofClass.set(handler, access);
+    }
+    if (access.isPublic) return true;
+    const roles = access.roles;
     const req = context.switchToHttp().getRequest();
     const header: string | undefined = req.headers?.authorization;
     if (!header) throw new DomainError('UNAUTHENTICATED', 'a Bearer token is required (Authorization: Bearer <jwt>)');
