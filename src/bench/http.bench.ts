@@ -42,25 +42,38 @@ interface Measured {
   result: LoadResult;
   /** The server process's CPU time per wall second while loaded (1.0 = one core busy). */
   serverCores: number;
+  /** Commands/s of every measured run, this one (the median) among them. */
+  rates: number[];
 }
 
-/** A warm-up run (JIT, caches, SQLite pages), then the measured run; the server lives in this process. */
-async function measure(job: LoadJob, warmupSeconds: number): Promise<Measured> {
+/**
+ * A warm-up run (JIT, caches, SQLite pages), then `runs` measured runs; the run with the median
+ * rate is the figure (its latencies and CPU with it), so one run disturbed by a neighbour on a
+ * shared machine does not decide it. The server lives in this process.
+ */
+async function measure(job: LoadJob, warmupSeconds: number, runs: number): Promise<Measured> {
   await load({ ...job, seconds: warmupSeconds });
-  const cpu = process.cpuUsage();
-  const t = Date.now();
-  const result = await load(job);
-  const used = process.cpuUsage(cpu);
-  return { result, serverCores: (used.user + used.system) / 1e3 / (Date.now() - t) };
+  const all: Omit<Measured, 'rates'>[] = [];
+  for (let i = 0; i < runs; i++) {
+    const cpu = process.cpuUsage();
+    const t = Date.now();
+    const result = await load(job);
+    const used = process.cpuUsage(cpu);
+    all.push({ result, serverCores: (used.user + used.system) / 1e3 / (Date.now() - t) });
+  }
+  const rates = all.map((m) => m.result.rate);
+  const median = [...all].sort((a, b) => a.result.rate - b.result.rate)[Math.floor(all.length / 2)];
+  return { ...median, rates };
 }
 
 function describe(label: string, m: Measured): string {
   const r = m.result;
-  return `${label}: ${Math.round(r.rate)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, max ${r.max} ms, ${r.ok2xx} 2xx, ${r.non2xx} non-2xx ${JSON.stringify(r.statusCodes)}, ${r.errors} errors, ${r.timeouts} timeouts; server ${m.serverCores.toFixed(2)} cores, load generator ${(r.cpuSeconds / r.seconds).toFixed(2)} cores`;
+  const runs = m.rates.length > 1 ? ` (median of ${m.rates.length} runs: ${m.rates.map((x) => Math.round(x)).join(', ')} req/s)` : '';
+  return `${label}${runs}: ${Math.round(r.rate)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, max ${r.max} ms, ${r.ok2xx} 2xx, ${r.non2xx} non-2xx ${JSON.stringify(r.statusCodes)}, ${r.errors} errors, ${r.timeouts} timeouts; server ${m.serverCores.toFixed(2)} cores, load generator ${(r.cpuSeconds / r.seconds).toFixed(2)} cores`;
 }
 
 /** The real service: createApp (Nest + Fastify, auth, validation, CQRS, decide, hash chain, read models, …) listening on a port. */
-async function docket(ctx: BenchContext, sync: Sync, seconds: number, warmup: number): Promise<Measured> {
+async function docket(ctx: BenchContext, sync: Sync, seconds: number, warmup: number, runs: number): Promise<Measured> {
   const dir = mkdtempSync(join(tmpdir(), 'docket-bench-http-'));
   const config = loadConfig(
     { DOCKET_DATA_DIR: dir, DOCKET_JWT_SECRET: SECRET, DOCKET_LOG_LEVEL: 'error', DOCKET_SQLITE_SYNCHRONOUS: sync },
@@ -79,7 +92,7 @@ async function docket(ctx: BenchContext, sync: Sync, seconds: number, warmup: nu
     await app.listen({ port: 0, host: '127.0.0.1' });
     const port = (app.getHttpServer().address() as AddressInfo).port;
     const token = new JwtCodec(config.jwtSecret).mint({ sub: 'bench', role: 'bureau' });
-    const m = await measure({ url: `http://127.0.0.1:${port}`, token, campaigns, units: UNITS, seconds, connections: CONNECTIONS }, warmup);
+    const m = await measure({ url: `http://127.0.0.1:${port}`, token, campaigns, units: UNITS, seconds, connections: CONNECTIONS }, warmup, runs);
     ctx.log(describe(`Docket, synchronous=${sync}`, m));
     return m;
   } finally {
@@ -94,7 +107,7 @@ async function docket(ctx: BenchContext, sync: Sync, seconds: number, warmup: nu
  * same SqliteEventStore.appendToStream (group commit included), with no auth, no validation, no
  * decide and no hash chain.
  */
-async function bareFastify(ctx: BenchContext, sync: Sync, seconds: number, warmup: number): Promise<Measured> {
+async function bareFastify(ctx: BenchContext, sync: Sync, seconds: number, warmup: number, runs: number): Promise<Measured> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const Fastify = require(require.resolve('fastify', { paths: [require.resolve('@nestjs/platform-fastify')] }));
   const dir = mkdtempSync(join(tmpdir(), 'docket-bench-http-floor-'));
@@ -130,7 +143,7 @@ async function bareFastify(ctx: BenchContext, sync: Sync, seconds: number, warmu
     await server.listen({ port: 0, host: '127.0.0.1' });
     const port = (server.server.address() as AddressInfo).port;
     const campaigns = Array.from({ length: CAMPAIGNS }, (_, i) => `floor-${i + 1}`);
-    const m = await measure({ url: `http://127.0.0.1:${port}`, campaigns, units: UNITS, seconds, connections: CONNECTIONS }, warmup);
+    const m = await measure({ url: `http://127.0.0.1:${port}`, campaigns, units: UNITS, seconds, connections: CONNECTIONS }, warmup, runs);
     ctx.log(describe(`bare Fastify, synchronous=${sync}`, m));
     return m;
   } finally {
@@ -144,7 +157,8 @@ const cpuPerRequest = (m: Measured) => (m.serverCores / m.result.rate) * 1e6;
 
 function figures(sync: Sync, d: Measured, f: Measured, seconds: number): Figure[] {
   const r = d.result;
-  const where = `${CONNECTIONS} connections, ${CAMPAIGNS} campaigns × ${UNITS} units, SQLite WAL synchronous=${sync}, ${seconds} s of autocannon in a child process sharing the 2 cores`;
+  const runs = d.rates.length > 1 ? `, the median of ${d.rates.length} runs (${d.rates.map((x) => fmt(x)).join(', ')} commands/s)` : '';
+  const where = `${CONNECTIONS} connections, ${CAMPAIGNS} campaigns × ${UNITS} units, SQLite WAL synchronous=${sync}, ${seconds} s of autocannon in a child process sharing the 2 cores${runs}`;
   const floorName = `bare Fastify route doing the same append (no auth, validation, decide, hash), synchronous=${sync}`;
   const bad = r.non2xx + r.errors + r.timeouts;
   const note = bad ? `${r.non2xx} non-2xx (${JSON.stringify(r.statusCodes)}), ${r.errors} errors, ${r.timeouts} timeouts` : 'every response 201';
@@ -195,10 +209,11 @@ export const httpBench: Bench = {
   async run(ctx: BenchContext): Promise<Figure[]> {
     const seconds = ctx.quick ? 4 : 10;
     const warmup = ctx.quick ? 1 : 2;
+    const runs = ctx.quick ? 1 : 3;
     const out: Figure[] = [];
     for (const sync of ['FULL', 'NORMAL'] as const) {
-      const f = await bareFastify(ctx, sync, seconds, warmup);
-      const d = await docket(ctx, sync, seconds, warmup);
+      const f = await bareFastify(ctx, sync, seconds, warmup, runs);
+      const d = await docket(ctx, sync, seconds, warmup, runs);
       if (d.result.non2xx || d.result.errors || d.result.timeouts) ctx.log(`WARNING: not every submission answered 201 (${fmt(d.result.non2xx)} non-2xx)`);
       out.push(...figures(sync, d, f, seconds));
     }
