@@ -133,12 +133,14 @@ export class ReminderScheduler implements OnApplicationBootstrap, OnModuleDestro
     await this.projector.ready();
     // Read our own writes: a submission this instance just took must be in the due index.
     await this.projector.waitFor(this.repo.lastPosition);
+    // In launch order: the same scan visits (and appends) in the same order on every dialect.
     const candidates = await this.db.all<Candidate>(
       `SELECT c.id, c.stage, c.deadline, c.stage_entered_at, c.definition_hash
        FROM rm_campaigns c LEFT JOIN rm_reminder_timers t ON t.campaign_id = c.id
        WHERE c.status = 'active' AND c.deadline IS NOT NULL
          AND (t.campaign_id IS NULL OR t.stage <> c.stage OR t.deadline <> c.deadline OR t.stage_entered_at <> c.stage_entered_at
-              OR (t.next_due_at IS NOT NULL AND t.next_due_at <= ?))`,
+              OR (t.next_due_at IS NOT NULL AND t.next_due_at <= ?))
+       ORDER BY c.launched_at, c.id`,
       [nowIso],
     );
     const result: ScanResult = { candidates: candidates.length, issued: 0, ignored: [] };

@@ -1,11 +1,10 @@
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ts from 'typescript';
 import { Docket, REPO_ROOT, removeDir, startDocket } from '../support/docket-harness';
-import { docketCli, dropSchema, PG_URL, runSmallCampaign, sqliteTamperer } from './audit-support';
+import { docketCli, dropSchema, PG_URL, run, runSmallCampaign, sqliteTamperer } from './audit-support';
 
 const work = () => mkdtempSync(join(tmpdir(), 'docket-audit-cli-'));
 
@@ -30,17 +29,17 @@ describe('the docket CLI for auditors, on an SQLite data dir', () => {
     const key = join(dir, 'bureau-2013');
     const bundle = join(dir, 'campaign.docket.jsonl');
 
-    it('makes an Ed25519 key pair, the private half readable by its owner only', () => {
-      const r = cli('keygen', '--out', key, '--json');
+    it('makes an Ed25519 key pair, the private half readable by its owner only', async () => {
+      const r = await cli('keygen', '--out', key, '--json');
       expect(r.status).toBe(0);
       expect(r.json).toEqual({ privateKey: `${key}.pem`, publicKey: `${key}.pub.pem`, keyId: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) });
       expect(statSync(`${key}.pem`).mode & 0o777).toBe(0o600);
       expect(readFileSync(`${key}.pub.pem`, 'utf8')).toContain('BEGIN PUBLIC KEY');
-      expect(cli('keygen', '--out', key).status).toBe(2);
+      expect((await cli('keygen', '--out', key)).status).toBe(2);
     });
 
     it('exports the campaign as a signed bundle: header, every event as stored, manifest with the head hash', async () => {
-      const r = cli('export', CAMPAIGN, '--out', bundle, '--sign-key', `${key}.pem`, '--json');
+      const r = await cli('export', CAMPAIGN, '--out', bundle, '--sign-key', `${key}.pem`, '--json');
       expect(r.stderr).toBe('');
       expect(r.status).toBe(0);
       const history = (await docket.call('GET', `/api/campaigns/${CAMPAIGN}/history`, { token: docket.auditor })).body;
@@ -53,11 +52,11 @@ describe('the docket CLI for auditors, on an SQLite data dir', () => {
       expect(readdirSync(dir).filter((f) => f.endsWith('.partial'))).toEqual([]);
     });
 
-    it('verifies the bundle on another machine: no store, no data dir, only the file and the public key', () => {
+    it('verifies the bundle on another machine: no store, no data dir, only the file and the public key', async () => {
       const elsewhere = work();
       copyFileSync(bundle, join(elsewhere, 'received.jsonl'));
       copyFileSync(`${key}.pub.pem`, join(elsewhere, 'bureau.pub.pem'));
-      const r = docketCli(['verify', '--bundle', 'received.jsonl', '--public-key', 'bureau.pub.pem', '--json'], { DOCKET_DATA_DIR: join(elsewhere, 'no-such-dir') }, elsewhere);
+      const r = await docketCli(['verify', '--bundle', 'received.jsonl', '--public-key', 'bureau.pub.pem', '--json'], { DOCKET_DATA_DIR: join(elsewhere, 'no-such-dir') }, elsewhere);
       expect(r.stderr).toBe('');
       expect(r.status).toBe(0);
       expect(r.json).toMatchObject({
@@ -69,14 +68,14 @@ describe('the docket CLI for auditors, on an SQLite data dir', () => {
         findings: [],
       });
       expect(existsSync(join(elsewhere, 'no-such-dir'))).toBe(false);
-      const human = docketCli(['verify', '--bundle', 'received.jsonl'], {}, elsewhere);
+      const human = await docketCli(['verify', '--bundle', 'received.jsonl'], {}, elsewhere);
       expect(human.status).toBe(0);
       expect(human.stdout).toContain('OK: the bundle is intact');
       expect(human.stdout).toContain('rectification / rectification-plan: 4 approved, 0 submitted, 0 returned, 0 missing');
       expect(human.stdout).toContain('not pinned');
     });
 
-    it('fails when one byte of the bundle is changed, wherever it is', () => {
+    it('fails when one byte of the bundle is changed, wherever it is', async () => {
       const bytes = readFileSync(bundle);
       const text = bytes.toString('latin1');
       const lastLine = text.lastIndexOf('\n', text.length - 2) + 1;
@@ -93,37 +92,37 @@ describe('the docket CLI for auditors, on an SQLite data dir', () => {
         changed[at] = changed[at] === 0x41 ? 0x42 : 0x41;
         const file = join(work(), 'changed.jsonl');
         writeFileSync(file, changed);
-        const r = docketCli(['verify', '--bundle', file, '--public-key', `${key}.pub.pem`, '--json'], {});
+        const r = await docketCli(['verify', '--bundle', file, '--public-key', `${key}.pub.pem`, '--json'], {});
         expect([where, r.status, r.json.ok]).toEqual([where, 1, false]);
         expect(r.json.findings.length).toBeGreaterThan(0);
       }
     });
 
-    it('refuses a bundle signed by another key than the one given', () => {
+    it('refuses a bundle signed by another key than the one given', async () => {
       const other = join(work(), 'other');
-      expect(cli('keygen', '--out', other).status).toBe(0);
-      const r = docketCli(['verify', '--bundle', bundle, '--public-key', `${other}.pub.pem`, '--json'], {});
+      expect((await cli('keygen', '--out', other)).status).toBe(0);
+      const r = await docketCli(['verify', '--bundle', bundle, '--public-key', `${other}.pub.pem`, '--json'], {});
       expect(r.status).toBe(1);
       expect(r.json.findings).toEqual([expect.objectContaining({ kind: 'signature' })]);
     });
 
-    it('refuses an unsigned bundle when a public key is given, and verifies it without one', () => {
+    it('refuses an unsigned bundle when a public key is given, and verifies it without one', async () => {
       const unsigned = join(work(), 'unsigned.jsonl');
-      expect(cli('export', CAMPAIGN, '--out', unsigned).status).toBe(0);
-      expect(docketCli(['verify', '--bundle', unsigned], {}).status).toBe(0);
-      const pinned = docketCli(['verify', '--bundle', unsigned, '--public-key', `${key}.pub.pem`, '--json'], {});
+      expect((await cli('export', CAMPAIGN, '--out', unsigned)).status).toBe(0);
+      expect((await docketCli(['verify', '--bundle', unsigned], {})).status).toBe(0);
+      const pinned = await docketCli(['verify', '--bundle', unsigned, '--public-key', `${key}.pub.pem`, '--json'], {});
       expect(pinned.status).toBe(1);
       expect(pinned.json.signature).toEqual({ present: false, verified: false, pinned: true });
     });
 
-    it('will not overwrite an existing file', () => {
-      const r = cli('export', CAMPAIGN, '--out', bundle);
+    it('will not overwrite an existing file', async () => {
+      const r = await cli('export', CAMPAIGN, '--out', bundle);
       expect(r.status).toBe(2);
       expect(r.stderr).toContain('exists');
     });
 
-    it('accepts a bundle as anchors for a later verify of the store', () => {
-      expect(cli('verify', '--all', '--heads', bundle).status).toBe(0);
+    it('accepts a bundle as anchors for a later verify of the store', async () => {
+      expect((await cli('verify', '--all', '--heads', bundle)).status).toBe(0);
     });
   });
 
@@ -134,7 +133,7 @@ describe('the docket CLI for auditors, on an SQLite data dir', () => {
     const row = await tamper.row(`campaign-${id}`, 2);
     await tamper.setData(`campaign-${id}`, 2, row.data.replace('查找问题清单', '改过的清单'));
     const dir = work();
-    const r = cli('export', id, '--out', join(dir, 'b.jsonl'), '--json');
+    const r = await cli('export', id, '--out', join(dir, 'b.jsonl'), '--json');
     expect(r.status).toBe(1);
     expect(r.json.findings).toEqual([expect.objectContaining({ kind: 'edited', campaign: id, revision: 2, eventId: row.id })]);
     expect(readdirSync(dir)).toEqual([]);
@@ -145,7 +144,7 @@ describe('the docket CLI for auditors, on an SQLite data dir', () => {
   describe('replay', () => {
     it('shows the campaign at a revision with every unit\'s deliverables, judged at that time', async () => {
       const api = (await docket.call('GET', `/api/campaigns/${CAMPAIGN}/state?revision=6`, { token: docket.auditor })).body;
-      const r = cli('replay', CAMPAIGN, '--revision', '6');
+      const r = await cli('replay', CAMPAIGN, '--revision', '6');
       expect(r.status).toBe(0);
       expect(r.stdout).toContain(`Campaign ${CAMPAIGN}`);
       expect(r.stdout).toContain('as of revision 6');
@@ -154,66 +153,64 @@ describe('the docket CLI for auditors, on an SQLite data dir', () => {
       expect(r.stdout).toContain('rectification / branch-1 / rectification-plan: submitted (v1,');
       expect(r.stdout).toContain('rectification / branch-4 / rectification-plan: missing');
       expect(r.stdout).toMatch(/hash chain of the 7 events replayed: intact/);
-      expect(cli('replay', CAMPAIGN, '--revision', '6', '--json').json.campaign).toEqual(api);
+      expect((await cli('replay', CAMPAIGN, '--revision', '6', '--json')).json.campaign).toEqual(api);
     });
 
     it('shows the campaign now when no point is given', async () => {
       const now = (await docket.call('GET', `/api/campaigns/${CAMPAIGN}`, { token: docket.auditor })).body;
-      const r = cli('replay', CAMPAIGN, '--json');
+      const r = await cli('replay', CAMPAIGN, '--json');
       expect(r.status).toBe(0);
       expect({ ...r.json.campaign, overdue: now.overdue, transitions: now.transitions }).toEqual(now);
     });
 
-    it('answers usage errors with exit code 2', () => {
-      expect(cli('replay', 'no-such-campaign').status).toBe(2);
-      expect(cli('replay', CAMPAIGN, '--revision', '999').status).toBe(2);
-      expect(cli('replay', CAMPAIGN, '--at', '2013-09-01T00:00:00Z', '--revision', '1').status).toBe(2);
-      expect(cli('replay', CAMPAIGN, '--at', 'yesterday').status).toBe(2);
-      expect(cli('replay', 'Bad_Id').status).toBe(2);
-      expect(cli('replay', CAMPAIGN, '--at', '2000-01-01T00:00:00Z').stderr).toContain('did not exist yet');
+    it('answers usage errors with exit code 2', async () => {
+      expect((await cli('replay', 'no-such-campaign')).status).toBe(2);
+      expect((await cli('replay', CAMPAIGN, '--revision', '999')).status).toBe(2);
+      expect((await cli('replay', CAMPAIGN, '--at', '2013-09-01T00:00:00Z', '--revision', '1')).status).toBe(2);
+      expect((await cli('replay', CAMPAIGN, '--at', 'yesterday')).status).toBe(2);
+      expect((await cli('replay', 'Bad_Id')).status).toBe(2);
+      expect((await cli('replay', CAMPAIGN, '--at', '2000-01-01T00:00:00Z')).stderr).toContain('did not exist yet');
     });
   });
 
   describe('verify', () => {
-    it('fails (exit 1) for a campaign that is not in the store', () => {
-      const r = cli('verify', 'never-launched', '--json');
+    it('fails (exit 1) for a campaign that is not in the store', async () => {
+      const r = await cli('verify', 'never-launched', '--json');
       expect(r.status).toBe(1);
       expect(r.json.findings).toEqual([expect.objectContaining({ kind: 'not-found', campaign: 'never-launched' })]);
     });
 
-    it('exits 2 when there is no store where the configuration points, instead of verifying an empty new one', () => {
+    it('exits 2 when there is no store where the configuration points, instead of verifying an empty new one', async () => {
       const empty = work();
-      const r = docketCli(['verify', '--all'], { DOCKET_DATA_DIR: empty });
+      const r = await docketCli(['verify', '--all'], { DOCKET_DATA_DIR: empty });
       expect(r.status).toBe(2);
       expect(r.stderr).toContain('there is no SQLite store at');
       expect(readdirSync(empty)).toEqual([]);
-      const asJson = docketCli(['verify', '--all', '--json'], { DOCKET_DATA_DIR: empty });
+      const asJson = await docketCli(['verify', '--all', '--json'], { DOCKET_DATA_DIR: empty });
       expect(asJson.json).toEqual({ ok: false, error: { code: 'USAGE', message: expect.stringContaining('no SQLite store') } });
     });
 
-    it('exits 2 on usage errors', () => {
-      expect(cli('verify', CAMPAIGN, '--all').status).toBe(2);
-      expect(cli('verify', '--bogus').status).toBe(2);
-      expect(cli('verify', '--bundle', 'x', CAMPAIGN).status).toBe(2);
-      expect(cli('verify', '--public-key', 'k.pem').status).toBe(2);
-      expect(cli('verify', '--heads', '/no/such/file').status).toBe(2);
-      expect(docketCli(['verify'], { DOCKET_STORE: 'oracle' }).status).toBe(2);
-      expect(cli('verify', '--help').status).toBe(0);
+    it('exits 2 on usage errors', async () => {
+      expect((await cli('verify', CAMPAIGN, '--all')).status).toBe(2);
+      expect((await cli('verify', '--bogus')).status).toBe(2);
+      expect((await cli('verify', '--bundle', 'x', CAMPAIGN)).status).toBe(2);
+      expect((await cli('verify', '--public-key', 'k.pem')).status).toBe(2);
+      expect((await cli('verify', '--heads', '/no/such/file')).status).toBe(2);
+      expect((await docketCli(['verify'], { DOCKET_STORE: 'oracle' })).status).toBe(2);
+      expect((await cli('verify', '--help')).status).toBe(0);
     });
 
-    it('draws a progress bar on a terminal, and none with --json', () => {
+    it('draws a progress bar on a terminal, and none with --json', async () => {
       const inTerminal = (args: string) =>
-        spawnSync('script', ['-qec', `${process.execPath} ${join(REPO_ROOT, 'bin/docket.js')} ${args}`, '/dev/null'], {
+        run('script', ['-qec', `${process.execPath} ${join(REPO_ROOT, 'bin/docket.js')} ${args}`, '/dev/null'], {
           env: { ...process.env, ...env, COLUMNS: '120' },
-          encoding: 'utf8',
-          timeout: 60_000,
         });
-      const bar = inTerminal('verify --all');
+      const bar = await inTerminal('verify --all');
       expect(bar.status).toBe(0);
       expect(bar.stdout).toMatch(/Verifying streams\s+\[[█░]+\] 100%/);
-      const quiet = inTerminal('verify --all --json');
+      const quiet = await inTerminal('verify --all --json');
       expect(quiet.stdout).not.toContain('Verifying streams');
-      const noProgress = inTerminal('verify --all --no-progress');
+      const noProgress = await inTerminal('verify --all --no-progress');
       expect(noProgress.stdout).not.toContain('Verifying streams');
     });
   });
@@ -234,18 +231,18 @@ describe('the docket CLI on PostgreSQL', () => {
     await dropSchema(schema);
   });
 
-  it('verifies, replays and exports from the store the same variables name, and the bundle verifies offline', () => {
-    expect(docketCli(['verify', '--all'], env).status).toBe(0);
-    expect(docketCli(['replay', 'pg-campaign', '--json'], env).json.campaign).toMatchObject({ id: 'pg-campaign', revision: 10 });
+  it('verifies, replays and exports from the store the same variables name, and the bundle verifies offline', async () => {
+    expect((await docketCli(['verify', '--all'], env)).status).toBe(0);
+    expect((await docketCli(['replay', 'pg-campaign', '--json'], env)).json.campaign).toMatchObject({ id: 'pg-campaign', revision: 10 });
     const file = join(work(), 'pg.jsonl');
-    const exported = docketCli(['export', 'pg-campaign', '--out', file, '--json'], env);
+    const exported = await docketCli(['export', 'pg-campaign', '--out', file, '--json'], env);
     expect(exported.status).toBe(0);
     expect(JSON.parse(readFileSync(file, 'utf8').split('\n')[0]).store).toBe('postgres');
-    expect(docketCli(['verify', '--bundle', file], {}).status).toBe(0);
+    expect((await docketCli(['verify', '--bundle', file], {})).status).toBe(0);
   });
 
-  it('exits 2 when the server cannot be reached', () => {
-    const r = docketCli(['verify', '--all'], { ...env, DATABASE_URL: 'postgres://postgres@127.0.0.1:1/test' });
+  it('exits 2 when the server cannot be reached', async () => {
+    const r = await docketCli(['verify', '--all'], { ...env, DATABASE_URL: 'postgres://postgres@127.0.0.1:1/test' });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/error: .*PostgreSQL/);
   });

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -15,19 +15,43 @@ export interface CliResult {
   json: any;
 }
 
-/** The compiled `docket` CLI as an auditor runs it (dist is built by `npm test`'s pretest). */
-export function docketCli(args: string[], env: Record<string, string | undefined> = {}, cwd = REPO_ROOT): CliResult {
+/**
+ * The compiled `docket` CLI as an auditor runs it (dist is built by `npm test`'s pretest).
+ * Asynchronous on purpose: the suites run a service in this very process, and a CLI that waits
+ * for a lock that service holds (PostgreSQL: a transaction in flight) would wait forever if this
+ * process's event loop were blocked in spawnSync. Killed after 60 s (status null).
+ */
+export function docketCli(args: string[], env: Record<string, string | undefined> = {}, cwd = REPO_ROOT): Promise<CliResult> {
   if (!existsSync(join(REPO_ROOT, 'dist/cli/main.js'))) throw new Error('dist/cli/main.js is missing: run `npx tsc -p tsconfig.build.json` (npm test does it)');
   const base: Record<string, string | undefined> = { ...process.env };
   for (const k of ['DOCKET_STORE', 'DOCKET_DATA_DIR', 'DATABASE_URL', 'DOCKET_PG_SCHEMA', 'KURRENTDB_URL']) delete base[k];
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, env: { ...base, ...env } as NodeJS.ProcessEnv, encoding: 'utf8', timeout: 60_000 });
-  let json: any;
-  try {
-    json = JSON.parse(r.stdout);
-  } catch {
-    json = undefined;
-  }
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr, json };
+  return run(process.execPath, [CLI, ...args], { cwd, env: { ...base, ...env } as NodeJS.ProcessEnv });
+}
+
+/** A child process to its end (or 60 s, then killed: status null), its output collected. */
+export function run(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv }): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      let json: any;
+      try {
+        json = JSON.parse(stdout);
+      } catch {
+        json = undefined;
+      }
+      resolve({ status: code, stdout, stderr, json });
+    });
+  });
 }
 
 /** A small three-searches campaign over HTTP: launch, problem lists, ADVANCE, plans, reviews (11 events for 3 units). */

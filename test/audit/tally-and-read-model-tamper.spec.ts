@@ -72,7 +72,7 @@ describe('global verify: published tallies and read models', () => {
     const report = await apiVerify();
     expect(report.ok).toBe(false);
     expect(report.findings).toEqual([expect.objectContaining({ check: 'tallies', kind: 'tally', stream })]);
-    const cli = docketCli(['verify', '--all', '--json'], { DOCKET_DATA_DIR: docket.dataDir });
+    const cli = await docketCli(['verify', '--all', '--json'], { DOCKET_DATA_DIR: docket.dataDir });
     expect(cli.status).toBe(1);
     expect(cli.json.findings).toEqual([expect.objectContaining({ check: 'tallies', kind: 'tally', stream })]);
 

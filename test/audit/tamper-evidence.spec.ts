@@ -46,7 +46,7 @@ describe.each(['sqlite', 'postgres'] as const)('tamper evidence on %s', (kind) =
   });
 
   it('verifies an untouched log: CLI exit 0, API ok, every stream with its head', async () => {
-    const r = cli('verify', '--all', '--json');
+    const r = await cli('verify', '--all', '--json');
     expect(r.stderr).toBe('');
     expect(r.json.findings).toEqual([]);
     expect(r.status).toBe(0);
@@ -63,7 +63,7 @@ describe.each(['sqlite', 'postgres'] as const)('tamper evidence on %s', (kind) =
     const api = await apiVerify();
     expect(api.ok).toBe(true);
     expect(api.heads).toEqual(r.json.heads);
-    const human = cli('verify');
+    const human = await cli('verify');
     expect(human.status).toBe(0);
     expect(human.stdout).toMatch(/OK: everything checks/);
   });
@@ -82,20 +82,20 @@ describe.each(['sqlite', 'postgres'] as const)('tamper evidence on %s', (kind) =
     const original = await tamper.row(stream(id), 6);
     await tamper.setData(stream(id), 6, original.data.replace('整改方案', '改过的方案'));
 
-    const r = cli('verify', '--all', '--json');
+    const r = await cli('verify', '--all', '--json');
     expect(r.status).toBe(1);
     expect(r.json.ok).toBe(false);
     expect(r.json.findings).toEqual([
       expect.objectContaining({ check: 'streams', kind: 'edited', campaign: id, stream: stream(id), revision: 6, eventId: original.id, position: original.position }),
     ]);
-    const human = cli('verify');
+    const human = await cli('verify');
     expect(human.status).toBe(1);
     expect(human.stdout).toContain(`campaign ${id}, revision 6 (event ${original.id}) was edited`);
 
     const api = await apiVerify();
     expect(api.ok).toBe(false);
     expect(api.findings).toEqual([expect.objectContaining({ kind: 'edited', campaign: id, revision: 6, eventId: original.id })]);
-    const scoped = cli('verify', id, '--json');
+    const scoped = await cli('verify', id, '--json');
     expect(scoped.status).toBe(1);
     expect(scoped.json.findings).toEqual([expect.objectContaining({ kind: 'edited', campaign: id, revision: 6, eventId: original.id })]);
     const perCampaign = await docket.call('GET', `/api/campaigns/${id}/verify`, { token: docket.auditor });
@@ -104,7 +104,7 @@ describe.each(['sqlite', 'postgres'] as const)('tamper evidence on %s', (kind) =
     expect(perCampaign.body.chain.firstBadEvent).toMatchObject({ revision: 6, eventId: original.id });
 
     await tamper.setData(stream(id), 6, original.data);
-    expect(cli('verify', '--all').status).toBe(0);
+    expect((await cli('verify', '--all')).status).toBe(0);
   });
 
   it('names the gap a deleted event leaves, with the event after it', async () => {
@@ -113,7 +113,7 @@ describe.each(['sqlite', 'postgres'] as const)('tamper evidence on %s', (kind) =
     const after = await tamper.row(stream(id), 5);
     await tamper.deleteEvent(stream(id), 4);
 
-    const r = cli('verify', '--all', '--json');
+    const r = await cli('verify', '--all', '--json');
     expect(r.status).toBe(1);
     expect(streamFindings(r.json)).toEqual([
       expect.objectContaining({ kind: 'missing', campaign: id, revision: 4, details: expect.objectContaining({ nextRevision: 5, nextEventId: after.id, missingHeadHash: JSON.parse(deleted.metadata).hash }) }),
@@ -124,7 +124,7 @@ describe.each(['sqlite', 'postgres'] as const)('tamper evidence on %s', (kind) =
     expect(api.findings).toEqual([expect.objectContaining({ kind: 'missing', campaign: id, revision: 4 })]);
 
     await tamper.insert(deleted);
-    expect(cli('verify', '--all').status).toBe(0);
+    expect((await cli('verify', '--all')).status).toBe(0);
   });
 
   it('names both events of a swap', async () => {
@@ -133,7 +133,7 @@ describe.each(['sqlite', 'postgres'] as const)('tamper evidence on %s', (kind) =
     const b = await tamper.row(stream(id), 3);
     await tamper.swapRevisions(stream(id), 2, 3);
 
-    const r = cli('verify', '--all', '--json');
+    const r = await cli('verify', '--all', '--json');
     expect(r.status).toBe(1);
     expect(r.json.findings).toEqual([
       expect.objectContaining({ kind: 'swapped', campaign: id, revision: 2, eventId: b.id, details: expect.objectContaining({ swappedWith: expect.objectContaining({ revision: 3, eventId: a.id }) }) }),
@@ -143,7 +143,7 @@ describe.each(['sqlite', 'postgres'] as const)('tamper evidence on %s', (kind) =
     expect(perCampaign.body.chain.firstBadEvent).toMatchObject({ revision: 2, eventId: b.id });
 
     await tamper.swapRevisions(stream(id), 2, 3);
-    expect(cli('verify', '--all').status).toBe(0);
+    expect((await cli('verify', '--all')).status).toBe(0);
   });
 
   it('names the last event deleted from a stream by the head the store recorded', async () => {
@@ -151,7 +151,7 @@ describe.each(['sqlite', 'postgres'] as const)('tamper evidence on %s', (kind) =
     const deleted = await tamper.row(stream(id), last);
     await tamper.deleteEvent(stream(id), last);
 
-    const r = cli('verify', '--all', '--json');
+    const r = await cli('verify', '--all', '--json');
     expect(r.status).toBe(1);
     expect(r.json.findings).toEqual([
       expect.objectContaining({ check: 'streams', kind: 'missing', campaign: id, revision: last, details: expect.objectContaining({ recordedRevision: last, lastRevision: last - 1 }) }),
@@ -159,13 +159,13 @@ describe.each(['sqlite', 'postgres'] as const)('tamper evidence on %s', (kind) =
     expect((await apiVerify()).findings).toEqual([expect.objectContaining({ kind: 'missing', campaign: id, revision: last })]);
 
     await tamper.insert(deleted);
-    expect(cli('verify', '--all').status).toBe(0);
+    expect((await cli('verify', '--all')).status).toBe(0);
   });
 
   it('catches a deleted last event hidden by rewinding the stream: the log has a hole, and anchored heads name the event', async () => {
     const { id, last } = await fresh();
     const anchorsFile = join(mkdtempSync(join(tmpdir(), 'docket-anchors-')), 'heads.json');
-    const anchored = cli('verify', '--all', '--json');
+    const anchored = await cli('verify', '--all', '--json');
     expect(anchored.status).toBe(0);
     writeFileSync(anchorsFile, anchored.stdout);
     await fresh(); // later events, so the deleted one is not the last of the whole log
@@ -174,7 +174,7 @@ describe.each(['sqlite', 'postgres'] as const)('tamper evidence on %s', (kind) =
     await tamper.deleteEvent(stream(id), last);
     await tamper.setStreamRevision(stream(id), last - 1);
 
-    const r = cli('verify', '--all', '--json');
+    const r = await cli('verify', '--all', '--json');
     expect(r.status).toBe(1);
     expect(r.json.findings).toEqual([
       expect.objectContaining({
@@ -187,7 +187,7 @@ describe.each(['sqlite', 'postgres'] as const)('tamper evidence on %s', (kind) =
     expect(r.json.findings[0].message).toContain(`campaign ${id}`);
     expect((await apiVerify()).findings).toEqual([expect.objectContaining({ kind: 'position-gap', position: deleted.position })]);
 
-    const withAnchors = cli('verify', '--all', '--heads', anchorsFile, '--json');
+    const withAnchors = await cli('verify', '--all', '--heads', anchorsFile, '--json');
     expect(withAnchors.status).toBe(1);
     expect(withAnchors.json.findings.filter((f: any) => f.check === 'anchors')).toEqual([
       expect.objectContaining({ kind: 'missing', campaign: id, revision: last, eventId: deleted.id }),
@@ -195,18 +195,18 @@ describe.each(['sqlite', 'postgres'] as const)('tamper evidence on %s', (kind) =
 
     await tamper.insert(deleted);
     await tamper.setStreamRevision(stream(id), last);
-    expect(cli('verify', '--all', '--heads', anchorsFile).status).toBe(0);
+    expect((await cli('verify', '--all', '--heads', anchorsFile)).status).toBe(0);
   });
 
   it('names a rewritten stream head against anchored heads', async () => {
     const { id, last } = await fresh();
     const anchorsFile = join(mkdtempSync(join(tmpdir(), 'docket-anchors-')), 'heads.json');
-    writeFileSync(anchorsFile, cli('verify', '--all', '--json').stdout);
+    writeFileSync(anchorsFile, (await cli('verify', '--all', '--json')).stdout);
     const original = await tamper.row(stream(id), last);
     const meta = JSON.parse(original.metadata);
     await tamper.setData(stream(id), last, original.data.replace('approved', 'returned'));
 
-    const r = cli('verify', id, '--heads', anchorsFile, '--json');
+    const r = await cli('verify', id, '--heads', anchorsFile, '--json');
     expect(r.status).toBe(1);
     expect(r.json.findings).toEqual([
       expect.objectContaining({ check: 'streams', kind: 'edited', campaign: id, revision: last, eventId: original.id }),
@@ -216,13 +216,13 @@ describe.each(['sqlite', 'postgres'] as const)('tamper evidence on %s', (kind) =
     const rehashed = { ...original, data: original.data.replace('approved', 'returned'), metadata: JSON.stringify(forged) };
     await tamper.deleteEvent(stream(id), last);
     await tamper.insert(rehashed);
-    expect(cli('verify', id, '--json').status).toBe(0);
-    const anchoredRun = cli('verify', id, '--heads', anchorsFile, '--json');
+    expect((await cli('verify', id, '--json')).status).toBe(0);
+    const anchoredRun = await cli('verify', id, '--heads', anchorsFile, '--json');
     expect(anchoredRun.status).toBe(1);
     expect(anchoredRun.json.findings).toEqual([expect.objectContaining({ check: 'anchors', kind: 'rewritten', campaign: id, revision: last, eventId: original.id })]);
 
     await tamper.deleteEvent(stream(id), last);
     await tamper.insert(original);
-    expect(cli('verify', '--all', '--heads', anchorsFile).status).toBe(0);
+    expect((await cli('verify', '--all', '--heads', anchorsFile)).status).toBe(0);
   });
 });

@@ -77,12 +77,12 @@ describe('time travel through a campaign of 5,000 events', () => {
 
   it('replays the same states offline with `docket replay`, by revision and by instant', async () => {
     for (const n of [0, 52, 4321, EVENTS - 1]) {
-      const byRevision = docketCli(['replay', CAMPAIGN, '--revision', String(n), '--json'], { DOCKET_DATA_DIR: docket.dataDir });
+      const byRevision = await docketCli(['replay', CAMPAIGN, '--revision', String(n), '--json'], { DOCKET_DATA_DIR: docket.dataDir });
       expect(byRevision.status).toBe(0);
       expect(byRevision.json.campaign).toEqual(JSON.parse(seen[n]));
       expect(byRevision.json.chain).toMatchObject({ ok: true, events: n + 1, findings: [] });
     }
-    const byInstant = docketCli(['replay', CAMPAIGN, '--at', times[2500], '--json'], { DOCKET_DATA_DIR: docket.dataDir });
+    const byInstant = await docketCli(['replay', CAMPAIGN, '--at', times[2500], '--json'], { DOCKET_DATA_DIR: docket.dataDir });
     expect(byInstant.json.campaign).toEqual(JSON.parse(seen[2500]));
     // who had submitted what: every unit's problem list in learning, and its plan in rectification
     const rows = byInstant.json.deliverables;
@@ -92,7 +92,7 @@ describe('time travel through a campaign of 5,000 events', () => {
   });
 
   it('verifies the whole campaign in the CLI and the API', async () => {
-    const cli = docketCli(['verify', CAMPAIGN, '--json'], { DOCKET_DATA_DIR: docket.dataDir });
+    const cli = await docketCli(['verify', CAMPAIGN, '--json'], { DOCKET_DATA_DIR: docket.dataDir });
     expect(cli.status).toBe(0);
     expect(cli.json.checks[0].checked).toEqual({ streams: 1, events: EVENTS });
     const api = await docket.call('GET', `/api/audit/verify`, { token: docket.auditor });
