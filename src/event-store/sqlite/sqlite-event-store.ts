@@ -34,8 +34,9 @@ export interface SqliteEventStoreOptions {
    */
   pollIntervalMs?: number;
   /**
-   * Commit on a writer thread (default, for a file): the event loop does not wait for the commit's
-   * fsync (sqlite-writer.ts). false commits on the calling thread, as ':memory:' always does.
+   * Group commits on a writer thread (default, for a file): the event loop does not wait for their
+   * fsync (sqlite-writer.ts); a lone append with nothing in flight still commits on the calling
+   * thread, where it is quicker. false commits everything on the calling thread, as ':memory:' does.
    */
   writerThread?: boolean;
 }
@@ -222,7 +223,10 @@ export class SqliteEventStore implements EventStore {
 
   private flushAppends(): void {
     this.flushScheduled = false;
-    if (this.writerOptions) {
+    // A lone append with nothing in flight commits here, at once: the thread's two hops would cost
+    // it more than its commit blocks the event loop. Under load, groups go to the thread.
+    const lone = this.pending.length === 1 && this.sending.size === 0;
+    if (this.writerOptions && !lone) {
       if (this.sending.size < MAX_GROUPS_IN_FLIGHT) this.sendGroup();
       return;
     }

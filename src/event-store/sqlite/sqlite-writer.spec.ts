@@ -15,17 +15,29 @@ const threadOf = (store: SqliteEventStore) => (store as unknown as { writer?: { 
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** Two appends in one turn: one group commit, which goes to the writer thread. */
+const together = (store: SqliteEventStore) =>
+  Promise.all([store.appendToStream(`t-${++n}`, [ev(`t-0`)]), store.appendToStream(`t-${++n}`, [ev(`t-1`)])]);
+
 describe('SQLite store writer thread', () => {
-  it('commits a file store’s appends on a thread of its own; :memory: and writerThread: false commit on the caller’s', async () => {
-    const threaded = new SqliteEventStore({ filename: file() });
-    const inline = new SqliteEventStore({ filename: file(), writerThread: false });
-    const memory = new SqliteEventStore({ filename: ':memory:' });
-    for (const store of [threaded, inline, memory]) await store.appendToStream('s', [ev(`e-${++n}`)]);
+  it('commits a lone append on the caller’s thread, and appends that come together on a thread of its own', async () => {
+    const store = new SqliteEventStore({ filename: file() });
+    await store.appendToStream('a', [ev('a-0')]);
+    expect(threadOf(store)).toBeUndefined();
+    await together(store);
     expect(isMainThread).toBe(true);
-    expect(threadOf(threaded)?.worker.threadId).toBeGreaterThan(0);
-    expect(threadOf(inline)).toBeUndefined();
-    expect(threadOf(memory)).toBeUndefined();
-    for (const store of [threaded, inline, memory]) await store.close();
+    expect(threadOf(store)?.worker.threadId).toBeGreaterThan(0);
+    expect((await store.readAll()).map((e) => e.id)).toEqual(['a-0', 't-0', 't-1']);
+    await store.close();
+  });
+
+  it('commits everything on the caller’s thread with writerThread: false, and for :memory:', async () => {
+    for (const store of [new SqliteEventStore({ filename: file(), writerThread: false }), new SqliteEventStore({ filename: ':memory:' })]) {
+      await together(store);
+      expect(threadOf(store)).toBeUndefined();
+      expect(await store.readAll()).toHaveLength(2);
+      await store.close();
+    }
   });
 
   it('answers each append of one group commit on its own: a conflict and a duplicate id fail alone, the rest land', async () => {
@@ -48,14 +60,18 @@ describe('SQLite store writer thread', () => {
 
   it('fails the appends in flight with StoreUnavailableError when the thread dies, and starts a new one for the next', async () => {
     const store = new SqliteEventStore({ filename: file(), synchronous: 'NORMAL' });
+    await together(store);
     await store.appendToStream('s', [ev('s-0')]);
     const first = threadOf(store)!;
     const inFlight = store.appendToStream('s', [ev('s-1')], { expectedRevision: 0 });
+    const alongside = store.appendToStream('other', [ev('o-0')]); // two: a group, sent to the thread
     await new Promise((r) => setImmediate(r)); // the group is on its way to the thread
     await first.worker.terminate();
     await expect(inFlight).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(alongside).rejects.toBeInstanceOf(StoreUnavailableError);
     const revision = await store.streamRevision('s'); // s-1 may or may not have committed before the thread ended
-    await expect(store.appendToStream('s', [ev('s-2')], { expectedRevision: revision })).resolves.toMatchObject({ nextExpectedRevision: revision + 1 });
+    const [next] = await Promise.all([store.appendToStream('s', [ev('s-2')], { expectedRevision: revision }), store.appendToStream('other-2', [ev('o-2')])]);
+    expect(next).toMatchObject({ nextExpectedRevision: revision + 1 });
     expect(threadOf(store)).not.toBe(first);
     await store.close();
   });
@@ -76,8 +92,9 @@ describe('SQLite store writer thread', () => {
     const script = `
       const { SqliteEventStore } = require(${JSON.stringify(dist)});
       const store = new SqliteEventStore({ filename: ${JSON.stringify(file())}, synchronous: 'NORMAL' });
-      store.appendToStream('s', [{ id: 'x', type: 'T', data: {}, metadata: {} }]).then((r) => console.log(JSON.stringify(r)));`;
+      Promise.all(['s', 't'].map((s) => store.appendToStream(s, [{ id: s, type: 'T', data: {}, metadata: {} }])))
+        .then((r) => console.log(JSON.stringify(r)));`;
     const out = execFileSync(process.execPath, ['-e', script], { timeout: 20_000, encoding: 'utf8' });
-    expect(JSON.parse(out)).toEqual({ nextExpectedRevision: 0, position: 1 });
+    expect(JSON.parse(out)).toEqual([{ nextExpectedRevision: 0, position: 1 }, { nextExpectedRevision: 0, position: 2 }]);
   });
 });
