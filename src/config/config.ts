@@ -16,6 +16,8 @@ export interface DocketConfig {
   readModels: 'sqlite' | 'postgres';
   kurrentdbUrl?: string;
   sqliteSynchronous: 'FULL' | 'NORMAL';
+  /** Group commits on a writer thread (DOCKET_SQLITE_WRITER_THREAD=true; docs/operations.md). */
+  sqliteWriterThread: boolean;
   jwtSecret: string;
   /** Largest request body accepted, in bytes. */
   bodyLimit: number;
@@ -100,6 +102,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (readModels === 'postgres' && !env.DATABASE_URL) problems.push('DOCKET_READ_MODELS=postgres needs DATABASE_URL');
   const sync = (env.DOCKET_SQLITE_SYNCHRONOUS || 'FULL').toUpperCase();
   if (sync !== 'FULL' && sync !== 'NORMAL') problems.push(`DOCKET_SQLITE_SYNCHRONOUS must be FULL or NORMAL, got "${env.DOCKET_SQLITE_SYNCHRONOUS}"`);
+  const writerThread = (env.DOCKET_SQLITE_WRITER_THREAD || 'false').toLowerCase();
+  if (writerThread !== 'true' && writerThread !== 'false') {
+    problems.push(`DOCKET_SQLITE_WRITER_THREAD must be true or false, got "${env.DOCKET_SQLITE_WRITER_THREAD}"`);
+  }
   const logLevel = (env.DOCKET_LOG_LEVEL || 'info') as DocketConfig['logLevel'];
   if (!['silent', 'error', 'warn', 'info', 'debug'].includes(logLevel)) {
     problems.push(`DOCKET_LOG_LEVEL must be silent, error, warn, info or debug, got "${env.DOCKET_LOG_LEVEL}"`);
@@ -123,6 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     readModels,
     kurrentdbUrl: env.KURRENTDB_URL,
     sqliteSynchronous: sync as 'FULL' | 'NORMAL',
+    sqliteWriterThread: writerThread === 'true',
     jwtSecret: secret ?? '',
     bodyLimit: int(problems, 'DOCKET_BODY_LIMIT', env.DOCKET_BODY_LIMIT, 1024 * 1024, 1024, 64 * 1024 * 1024),
     cacheCampaigns: int(problems, 'DOCKET_CACHE_CAMPAIGNS', env.DOCKET_CACHE_CAMPAIGNS, 4000, 1, 10_000_000),

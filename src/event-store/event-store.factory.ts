@@ -15,7 +15,7 @@ import { SqliteEventStore } from './sqlite/sqlite-event-store';
 export function createEventStore(config: DocketConfig, onError: (message: string) => void = () => undefined): EventStore {
   switch (config.store) {
     case 'sqlite':
-      return new SqliteEventStore({ filename: join(config.dataDir, 'docket.sqlite'), synchronous: config.sqliteSynchronous });
+      return new SqliteEventStore({ filename: join(config.dataDir, 'docket.sqlite'), synchronous: config.sqliteSynchronous, writerThread: config.sqliteWriterThread });
     case 'postgres': {
       const { PostgresEventStore } = require('./postgres/postgres-event-store') as typeof import('./postgres/postgres-event-store');
       const store = new PostgresEventStore({ connectionString: config.databaseUrl!, schema: config.postgresSchema });

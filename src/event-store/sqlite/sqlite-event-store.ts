@@ -34,9 +34,10 @@ export interface SqliteEventStoreOptions {
    */
   pollIntervalMs?: number;
   /**
-   * Group commits on a writer thread (default, for a file): the event loop does not wait for their
-   * fsync (sqlite-writer.ts); a lone append with nothing in flight still commits on the calling
-   * thread, where it is quicker. false commits everything on the calling thread, as ':memory:' does.
+   * Group commits on a writer thread (a file only; default false): the event loop does not wait
+   * for their fsync (sqlite-writer.ts); a lone append with nothing in flight still commits on the
+   * calling thread, where it is quicker. Measured on 2 cores it gained nothing and cost CPU
+   * (docs/operations.md); it is for machines with cores to spare.
    */
   writerThread?: boolean;
 }
@@ -126,7 +127,7 @@ export class SqliteEventStore implements EventStore {
       this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
       this.db.pragma('busy_timeout = 10000');
       this.db.exec(SCHEMA);
-      if (options.filename !== ':memory:' && options.writerThread !== false) {
+      if (options.filename !== ':memory:' && options.writerThread === true) {
         this.writerOptions = { filename: options.filename, synchronous: options.synchronous ?? 'FULL', busyTimeoutMs: 10_000 };
       }
     } catch (error) {

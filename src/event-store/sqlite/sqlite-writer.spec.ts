@@ -21,7 +21,7 @@ const together = (store: SqliteEventStore) =>
 
 describe('SQLite store writer thread', () => {
   it('commits a lone append on the caller’s thread, and appends that come together on a thread of its own', async () => {
-    const store = new SqliteEventStore({ filename: file() });
+    const store = new SqliteEventStore({ filename: file(), writerThread: true });
     await store.appendToStream('a', [ev('a-0')]);
     expect(threadOf(store)).toBeUndefined();
     await together(store);
@@ -31,8 +31,8 @@ describe('SQLite store writer thread', () => {
     await store.close();
   });
 
-  it('commits everything on the caller’s thread with writerThread: false, and for :memory:', async () => {
-    for (const store of [new SqliteEventStore({ filename: file(), writerThread: false }), new SqliteEventStore({ filename: ':memory:' })]) {
+  it('commits everything on the caller’s thread by default, and for :memory:', async () => {
+    for (const store of [new SqliteEventStore({ filename: file() }), new SqliteEventStore({ filename: ':memory:', writerThread: true })]) {
       await together(store);
       expect(threadOf(store)).toBeUndefined();
       expect(await store.readAll()).toHaveLength(2);
@@ -41,7 +41,7 @@ describe('SQLite store writer thread', () => {
   });
 
   it('answers each append of one group commit on its own: a conflict and a duplicate id fail alone, the rest land', async () => {
-    const store = new SqliteEventStore({ filename: file(), synchronous: 'NORMAL' });
+    const store = new SqliteEventStore({ filename: file(), synchronous: 'NORMAL', writerThread: true });
     await store.appendToStream('a', [ev('a-0')]);
     const results = await Promise.allSettled([
       store.appendToStream('a', [ev('a-1')], { expectedRevision: 0 }),
@@ -59,7 +59,7 @@ describe('SQLite store writer thread', () => {
   });
 
   it('fails the appends in flight with StoreUnavailableError when the thread dies, and starts a new one for the next', async () => {
-    const store = new SqliteEventStore({ filename: file(), synchronous: 'NORMAL' });
+    const store = new SqliteEventStore({ filename: file(), synchronous: 'NORMAL', writerThread: true });
     await together(store);
     await store.appendToStream('s', [ev('s-0')]);
     const first = threadOf(store)!;
@@ -78,7 +78,7 @@ describe('SQLite store writer thread', () => {
 
   it('commits the appends accepted before close(), then ends the thread', async () => {
     const filename = file();
-    const store = new SqliteEventStore({ filename, synchronous: 'NORMAL' });
+    const store = new SqliteEventStore({ filename, synchronous: 'NORMAL', writerThread: true });
     const appends = Array.from({ length: 50 }, (_, i) => store.appendToStream(`s-${i % 5}`, [ev(`e-${i}`)]));
     await store.close();
     await Promise.all(appends);
@@ -91,7 +91,7 @@ describe('SQLite store writer thread', () => {
     const dist = resolve(__dirname, '../../../dist/event-store/sqlite/sqlite-event-store.js');
     const script = `
       const { SqliteEventStore } = require(${JSON.stringify(dist)});
-      const store = new SqliteEventStore({ filename: ${JSON.stringify(file())}, synchronous: 'NORMAL' });
+      const store = new SqliteEventStore({ filename: ${JSON.stringify(file())}, synchronous: 'NORMAL', writerThread: true });
       Promise.all(['s', 't'].map((s) => store.appendToStream(s, [{ id: s, type: 'T', data: {}, metadata: {} }])))
         .then((r) => console.log(JSON.stringify(r)));`;
     const out = execFileSync(process.execPath, ['-e', script], { timeout: 20_000, encoding: 'utf8' });
