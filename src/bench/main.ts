@@ -86,22 +86,33 @@ ${[...kept, ...rows].join('\n')}
   carry its hash) and folds only the events after it. The second replay figure is that path.
   The audit never reads snapshots to establish history; \`docket verify --all\` compares each
   usable snapshot with the fold of the log.
-- **HTTP commands/s and p99** — CPU on the one event-loop thread: about 260 µs of service CPU
-  per command against about 100 µs for the bare Fastify floor doing the same durable append
-  (which reaches 7,500/s with the load generator on the same 2 cores). At 260 µs one core
-  serves at most about 3,800 commands/s. Removed this round: the catch-up read on every command (commands decide on the
-  cached state; a conflict or a refusal is re-checked against the log), the ValidationPipe's
-  generic machinery for bodies that pass (a fast path with the same class-validator checks),
-  and the read models' per-event statements (batched). What remains per command: Nest's
-  request pipeline, the JWT, the hash chain (canonical JSON + sha-256), the append and its
-  share of the group commit, the projection of the event, and writing the response.
-- **Peak RSS with 10,000 campaigns** — about 120–140 MB at rest and about 20 KiB per cached
-  state (definitions and unit lists are shared between states; the cache holds 4,000 by
-  default). The peak is set by V8's heap growth: with ample RAM it lets the heap grow to several
-  times the live data between full collections. \`--max-semi-space-size=4\` measured about
-  258 MB; adding \`--max-old-space-size=512\` about 234 MB (docs/operations.md, "Memory", says
-  how to size them safely). They are not the default: a hard heap limit with a cache that
-  counts campaigns, not bytes, can end the process on large campaigns.
+- **HTTP commands/s and p99** — CPU on the one event-loop thread, measured on a machine whose
+  speed changed by up to two times within one session. In the full run of 2026-11-22 the bare
+  Fastify floor did 7,387 requests/s and Docket 4,598/s (median of three runs, p99 33 ms): 0.62
+  of the floor, against 0.48 in the report before. Earlier that day, in quick runs, the floor
+  measured 9,300–13,100/s. The profiling harness, running the same service for 5 s, measured
+  Docket at about 3,500/s with p99 41 ms in slow phases and 5,000–6,400/s with p99 21–25 ms in
+  fast ones, with the same code. So the target is met only when the machine is fast. Removed
+  this round:
+  - promise hooks on every promise (an AsyncLocalStorage in the catch-up subscription, about 5 %);
+  - a read-model transaction for every turn of the event loop (the projector now gathers 10 ms
+    of events; a caller waiting for its own write does not wait for that);
+  - the guard's decorator lookups on every request.
+
+  Tried, and left off by default: group commits on a writer thread
+  (\`DOCKET_SQLITE_WRITER_THREAD\`). It takes the fsync off the event loop, but on 2 cores it
+  gained nothing and cost CPU (docs/operations.md).
+
+  What remains per command: Nest's request pipeline, the JWT, the hash chain, the append and
+  its share of the group commit, the projection of the event, and writing the response. The
+  projection is about a quarter of the event loop's time, so the next step is to project on a
+  thread of its own.
+- **Peak RSS with 10,000 campaigns** — the cache is bounded by an estimate of its heap
+  (\`DOCKET_CACHE_MB\`, default 32; src/campaigns/state-weight.ts) as well as by count. The
+  service runs with \`--max-semi-space-size=8 --max-old-space-size=1024\` (node-options.env, used
+  by \`npm start\`, the Docker image and this bench). With Node's defaults instead, V8 keeps a 32 MB young
+  generation and lets the heap grow to four times the live data between full collections. At
+  rest the service takes about 120 MB.
 
 Runs that share the machine with other work (a CI install, tests) report lower rates; the
 machine and date above say when these were taken.
