@@ -105,7 +105,7 @@ describe('CampaignRepository cache bounds', () => {
   let store: SqliteEventStore;
   let reads: string[];
   const repo = (bounds: { cacheMb?: number; cacheCampaigns?: number }) => new CampaignRepository(store, { ...config, ...bounds });
-  /** Whether a command on the campaign finds its state cached (a hit leaves the LRU order alone; a miss loads and caches it). */
+  /** Whether a command on the campaign finds its state cached (a hit makes it the most recently used; a miss loads and caches it). */
   const cached = async (r: CampaignRepository, id: string) => !(await r.loadForCommand(id)).fresh;
   /** What the cache must weigh when it holds these states: their own weights, and each distinct shared part once. */
   const expected = (states: CampaignState[]) =>
@@ -150,6 +150,15 @@ describe('CampaignRepository cache bounds', () => {
     for (const id of ids.slice(0, 5)) await r.load(id);
     expect(r.cacheStats().states).toBe(3);
     expect(await cached(r, 'c05')).toBe(true);
+    expect(await cached(r, 'c02')).toBe(false);
+  });
+
+  it('counts a command that finds its state cached as a use, even when it appends nothing', async () => {
+    const r = repo({ cacheCampaigns: 3, cacheMb: 64 });
+    for (const id of ids.slice(0, 3)) await r.load(id);
+    expect(await cached(r, 'c01')).toBe(true); // a command read c01 (and was refused, say): c02 is now the least recently used
+    await r.load('c04');
+    expect(await cached(r, 'c01')).toBe(true);
     expect(await cached(r, 'c02')).toBe(false);
   });
 

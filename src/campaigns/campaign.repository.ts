@@ -70,23 +70,23 @@ export class CampaignRepository {
   ) {
     this.budget = config.cacheMb * MiB;
     if (metrics) {
-      const stats = () => this.cacheStats();
-      new Gauge({
-        name: 'docket_campaign_cache_states',
-        help: 'Campaign states cached in memory (bounded by DOCKET_CACHE_CAMPAIGNS and DOCKET_CACHE_MB)',
-        registers: [metrics.registry],
-        collect() {
-          this.set(stats().states);
-        },
-      });
-      new Gauge({
-        name: 'docket_campaign_cache_bytes',
-        help: 'Estimated heap bytes of the cached campaign states and the parts they share (bounded by DOCKET_CACHE_MB)',
-        registers: [metrics.registry],
-        collect() {
-          this.set(stats().bytes);
-        },
-      });
+      const gauge = (name: string, help: string, value: (stats: { states: number; bytes: number }) => number) => {
+        const stats = () => this.cacheStats();
+        new Gauge({
+          name,
+          help,
+          registers: [metrics.registry],
+          collect() {
+            this.set(value(stats()));
+          },
+        });
+      };
+      gauge('docket_campaign_cache_states', 'Campaign states cached in memory (bounded by DOCKET_CACHE_CAMPAIGNS and DOCKET_CACHE_MB)', (s) => s.states);
+      gauge(
+        'docket_campaign_cache_bytes',
+        'Estimated heap bytes of the cached campaign states and the parts they share (bounded by DOCKET_CACHE_MB)',
+        (s) => s.bytes,
+      );
     }
   }
 
@@ -150,7 +150,12 @@ export class CampaignRepository {
    */
   async loadForCommand(campaignId: string): Promise<{ state: CampaignState | null; fresh: boolean }> {
     const cached = this.cache.get(campaignId);
-    if (cached) return { state: cached.state, fresh: false };
+    if (cached) {
+      // Most recently used now, even if the command is refused and appends nothing.
+      this.cache.delete(campaignId);
+      this.cache.set(campaignId, cached);
+      return { state: cached.state, fresh: false };
+    }
     return { state: await this.load(campaignId), fresh: true };
   }
 
