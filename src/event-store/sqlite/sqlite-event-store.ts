@@ -114,7 +114,7 @@ export class SqliteEventStore implements EventStore {
   private readonly savepointTx: (streamId: string, events: EventData[], options: AppendOptions) => AppendResult;
   private readonly groupTx: (batch: SqliteEventStore['pending'], results: ({ ok: AppendResult } | { error: unknown })[]) => void;
   private readonly writerOptions?: { filename: string; synchronous: 'FULL' | 'NORMAL'; busyTimeoutMs: number };
-  /** Started with the first asynchronous append (a reader, the CLI's verify say, never needs one). */
+  /** Started with the first group commit (a reader, the CLI's verify say, never needs one). */
   private writer?: SqliteWriter;
   /** Group commits sent to the writer thread and not yet answered (at most MAX_GROUPS_IN_FLIGHT). */
   private readonly sending = new Set<Promise<void>>();
@@ -258,7 +258,7 @@ export class SqliteEventStore implements EventStore {
     this.hub.notify();
   }
 
-  /** Hands the waiting appends to the writer thread as one group commit; the next group goes when it is answered. */
+  /** Hands the waiting appends to the writer thread as one group commit (at most MAX_GROUPS_IN_FLIGHT at a time). */
   private sendGroup(): void {
     const batch = this.pending;
     if (batch.length === 0) return;
