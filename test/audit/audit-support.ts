@@ -4,8 +4,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { Docket, REPO_ROOT } from '../support/docket-harness';
+import { PG_URL } from '../support/postgres';
 
-export const PG_URL = process.env.DOCKET_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export { dropSchema, PG_URL } from '../support/postgres';
+
 const CLI = join(REPO_ROOT, 'bin/docket.js');
 
 export interface CliResult {
@@ -202,14 +204,4 @@ export async function postgresTamperer(schema: string): Promise<Tamperer> {
       await client.end();
     },
   };
-}
-
-export async function dropSchema(schema: string): Promise<void> {
-  const client = new Client({ connectionString: PG_URL });
-  await client.connect();
-  try {
-    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  } finally {
-    await client.end();
-  }
 }

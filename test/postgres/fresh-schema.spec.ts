@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
 import { PostgresEventStore } from '../../src/event-store/postgres/postgres-event-store';
 import { migrateReadModels } from '../../src/projections/projection';
 import { PostgresDb } from '../../src/projections/sql-db';
 import { SqlSnapshotStore } from '../../src/campaigns/campaign-snapshots';
-import { PG_URL } from '../support/read-model-dialects';
+import { dropSchema, PG_URL } from '../support/postgres';
 
 /**
  * A service starting on a schema that does not exist yet creates it from three places at
@@ -14,10 +13,7 @@ import { PG_URL } from '../support/read-model-dialects';
 describe('a fresh PostgreSQL schema', () => {
   const schemas: string[] = [];
   afterAll(async () => {
-    const c = new Client({ connectionString: PG_URL });
-    await c.connect();
-    for (const s of schemas) await c.query(`DROP SCHEMA IF EXISTS "${s}" CASCADE`);
-    await c.end();
+    for (const s of schemas) await dropSchema(s);
   });
 
   it('is created by the store, the read models and the snapshots of two instances starting together', async () => {

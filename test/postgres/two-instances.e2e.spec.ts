@@ -2,12 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'pg';
 import { removeDir } from '../support/docket-harness';
 import { JwtCodec } from '../../src/auth/jwt';
 import { cliToken, httpClient, ServiceProcess, startService } from '../support/service-process';
 
-const PG_URL = process.env.DOCKET_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+import { dropSchema, PG_URL } from '../support/postgres';
 
 /**
  * Two Docket processes on one PostgreSQL serve the same campaign: concurrent commands
@@ -32,10 +31,7 @@ describe('two service instances on one PostgreSQL', () => {
   });
   afterAll(async () => {
     await Promise.all([a?.stop(), b?.stop()]);
-    const c = new Client({ connectionString: PG_URL });
-    await c.connect();
-    await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await c.end();
+    await dropSchema(schema);
     removeDir(dataDir);
   });
 

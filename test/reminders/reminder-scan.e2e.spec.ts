@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'pg';
 import { Docket, REPO_ROOT, removeDir, startDocket } from '../support/docket-harness';
 import { ManualClock } from '../../src/common/clock';
 import { EVENT_STORE, EventStore } from '../../src/event-store/event-store.port';
@@ -22,7 +21,7 @@ const remindedUnits = async (d: Docket, campaign: string) => {
   return (await store.readStream(`reminders-${campaign}`)).map((e) => `${e.data.level}#${e.data.occurrence} ${e.data.unit}`);
 };
 
-const PG_URL = process.env.DOCKET_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+import { dropSchema, pgExec, PG_URL } from '../support/postgres';
 const pgSchema = `docket_remind_${randomBytes(4).toString('hex')}`;
 
 /**
@@ -39,16 +38,9 @@ describe.each([
   let a: Docket;
   const campaigns = Array.from({ length: 70 }, (_, i) => `c${i + 1}`);
 
-  const pg = async (sql: string) => {
-    const c = new Client({ connectionString: PG_URL });
-    await c.connect();
-    await c.query(sql);
-    await c.end();
-  };
-
   beforeAll(async () => {
     // Created up front: the store and the read models would otherwise both create it at start, and race.
-    if (storeEnv.DOCKET_PG_SCHEMA) await pg(`CREATE SCHEMA IF NOT EXISTS "${storeEnv.DOCKET_PG_SCHEMA}"`);
+    if (storeEnv.DOCKET_PG_SCHEMA) await pgExec(`CREATE SCHEMA IF NOT EXISTS "${storeEnv.DOCKET_PG_SCHEMA}"`);
     a = await startDocket({ clock, env: { ...env, ...storeEnv } });
     for (const [i, id] of campaigns.entries()) {
       const units = Array.from({ length: 1 + (i % 4) }, (_, u) => ({ id: `u${u + 1}`, name: `u${u + 1}` }));
@@ -62,7 +54,7 @@ describe.each([
   afterAll(async () => {
     await a.close();
     removeDir(a.dataDir);
-    if (storeEnv.DOCKET_PG_SCHEMA) await pg(`DROP SCHEMA IF EXISTS "${storeEnv.DOCKET_PG_SCHEMA}" CASCADE`);
+    if (storeEnv.DOCKET_PG_SCHEMA) await dropSchema(storeEnv.DOCKET_PG_SCHEMA);
   });
 
   it('tells every late unit of every campaign once, schedules each campaign, and then has nothing left to do', async () => {

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
 import { PostgresDb, SqliteDb, SqlDb } from '../../src/projections/sql-db';
 import { migrateReadModels } from '../../src/projections/projection';
 
-export const PG_URL = process.env.DOCKET_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+import { dropSchema, PG_URL } from './postgres';
+
+export { PG_URL };
 
 /** The read-model databases every projection spec runs on: in-memory SQLite, and PostgreSQL in a throwaway schema. */
 export function readModelDialects(schemaPrefix: string): [string, () => Promise<{ db: SqlDb; drop: () => Promise<void> }>][] {
@@ -15,12 +16,7 @@ export function readModelDialects(schemaPrefix: string): [string, () => Promise<
         const schema = `${schemaPrefix}_${randomBytes(4).toString('hex')}`;
         return {
           db: new PostgresDb(PG_URL, schema),
-          drop: async () => {
-            const c = new Client({ connectionString: PG_URL });
-            await c.connect();
-            await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-            await c.end();
-          },
+          drop: () => dropSchema(schema),
         };
       },
     ],

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
+import { dropSchema, pgExec, PG_URL } from '../support/postgres';
 import { ManualClock } from '../../src/common/clock';
 import { loadConfig } from '../../src/config/config';
 import { createEventStore } from '../../src/event-store/event-store.factory';
@@ -306,7 +306,6 @@ describe('the outbox across crashes, rebuilds and instances', () => {
 });
 
 describe('webhook delivery on PostgreSQL with two instances', () => {
-  const PG_URL = process.env.DOCKET_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
   const schema = `docket_hooks_${randomBytes(4).toString('hex')}`;
   const pgEnv = { ...env, DOCKET_STORE: 'postgres', DATABASE_URL: PG_URL, DOCKET_PG_SCHEMA: schema };
   const clock = new ManualClock(at(-12));
@@ -314,24 +313,17 @@ describe('webhook delivery on PostgreSQL with two instances', () => {
   let b: Docket;
   let receiver: Receiver;
 
-  const sql = async (statement: string) => {
-    const c = new Client({ connectionString: PG_URL });
-    await c.connect();
-    await c.query(statement);
-    await c.end();
-  };
-
   beforeAll(async () => {
     receiver = await startReceiver();
     // Created up front: the store and the read models of a first start on an empty schema both create it, and may race.
-    await sql(`CREATE SCHEMA "${schema}"`);
+    await pgExec(`CREATE SCHEMA "${schema}"`);
     a = await startDocket({ clock, env: pgEnv });
   });
   afterAll(async () => {
     await a?.close();
     await b?.close();
     await receiver.close();
-    await sql(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await dropSchema(schema);
     removeDir(a.dataDir);
   });
 

@@ -18,7 +18,7 @@ import {
   SubscribeToAllOptions,
   Subscription,
 } from '../event-store.port';
-import { SqliteWriter, settle, toWire, UNAVAILABLE } from './sqlite-writer';
+import { SqliteWriter, settle, storageError, toWire } from './sqlite-writer';
 
 export interface SqliteEventStoreOptions {
   /** File path, or ':memory:'. */
@@ -367,11 +367,7 @@ export class SqliteEventStore implements EventStore {
     try {
       return work();
     } catch (error) {
-      const code = (error as { code?: unknown }).code;
-      if (typeof code === 'string' && UNAVAILABLE.test(code)) {
-        throw new StoreUnavailableError(`SQLite event store: ${(error as Error).message}`, error);
-      }
-      throw error;
+      throw storageError(error as Error & { code?: string });
     }
   }
 }
