@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { ConcurrencyError, EventStore, StoreUnavailableError } from '../../src/event-store/event-store.port';
 import { PostgresEventStore } from '../../src/event-store/postgres/postgres-event-store';
+import { dropSchema, PG_URL as url } from '../support/postgres';
 import { describeEventStoreConformance } from './event-store.conformance';
 
-const url = process.env.DOCKET_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 // One schema per store, unique per run and jest worker; all dropped at the end.
 const run = `es_test_${process.pid}_${randomBytes(3).toString('hex')}`;
 const schemas: string[] = [];
@@ -29,9 +29,7 @@ async function admin<T>(work: (client: Client) => Promise<T>): Promise<T> {
 }
 
 afterAll(async () => {
-  await admin(async (client) => {
-    for (const schema of schemas) await client.query(`DROP SCHEMA IF EXISTS "${schema.replace(/"/g, '""')}" CASCADE`);
-  });
+  for (const schema of schemas) await dropSchema(schema);
 });
 
 describeEventStoreConformance('PostgreSQL', {
