@@ -17,7 +17,7 @@ import { ChangeDeadlineHandler } from './campaigns/change-deadline/change-deadli
 import { CLOCK, Clock, SystemClock } from './common/clock';
 import { DomainError } from './common/domain/domain-error';
 import { ProblemFilter } from './common/problem.filter';
-import type { DocketConfig } from './config/config';
+import { type DocketConfig, storageConfig } from './config/config';
 import { DOCKET_CONFIG } from './config/config.module';
 import { HealthController } from './health/health.controller';
 import { Metrics, MetricsController } from './metrics/metrics';
@@ -30,7 +30,7 @@ import { BallotKeys } from './evaluations/ballot-keys';
 import { EvaluationRepository } from './evaluations/evaluation.repository';
 import { EvaluationService } from './evaluations/evaluation.service';
 import { BallotPageController, EvaluationsController } from './evaluations/evaluations.controller';
-import { Projector, READ_MODEL_DB } from './projections/projector';
+import { Projector, PROJECTION_THREAD, READ_MODEL_DB } from './projections/projector';
 import type { SqlDb } from './projections/sql-db';
 import { CAMPAIGN_SNAPSHOTS, SqlSnapshotStore } from './campaigns/campaign-snapshots';
 import { ReadModelQueries } from './projections/read-model.queries';
@@ -112,6 +112,8 @@ export class AppModule {
         { provide: APP_PIPE, useValue: new FastValidationPipe(validationPipe) },
         { provide: READ_MODEL_DB, useFactory: () => createReadModelDb(options.config) },
         { provide: CAMPAIGN_SNAPSHOTS, useFactory: (db: SqlDb) => new SqlSnapshotStore(db), inject: [READ_MODEL_DB] },
+        // The projection thread opens the store the configuration names: not a store handed in.
+        ...(options.store || !options.config.projectionThread ? [] : [{ provide: PROJECTION_THREAD, useValue: storageConfig(options.config) }]),
         Projector,
         ReminderScheduler,
         { provide: MAILER, useFactory: () => new SmtpMailer(options.config.delivery) },

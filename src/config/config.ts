@@ -18,6 +18,12 @@ export interface DocketConfig {
   sqliteSynchronous: 'FULL' | 'NORMAL';
   /** Group commits on a writer thread (DOCKET_SQLITE_WRITER_THREAD=true; docs/operations.md). */
   sqliteWriterThread: boolean;
+  /**
+   * The projector runs on a thread of its own, with its own connections to the store and the read
+   * models (DOCKET_PROJECTION_THREAD, default true; docs/operations.md): the event loop that serves
+   * requests does not fold and write read models.
+   */
+  projectionThread: boolean;
   jwtSecret: string;
   /** Largest request body accepted, in bytes. */
   bodyLimit: number;
@@ -38,6 +44,22 @@ export interface DocketConfig {
   timezone: string;
   /** Webhook and e-mail delivery (docs/webhooks.md). */
   delivery: DeliveryConfig;
+}
+
+/** What opening the store and the read models takes (createEventStore, createReadModelDb): all a projection thread is given. */
+export type StorageConfig = Pick<DocketConfig, 'store' | 'dataDir' | 'databaseUrl' | 'postgresSchema' | 'readModels' | 'kurrentdbUrl' | 'sqliteSynchronous' | 'sqliteWriterThread'>;
+
+export function storageConfig(c: DocketConfig): StorageConfig {
+  return {
+    store: c.store,
+    dataDir: c.dataDir,
+    databaseUrl: c.databaseUrl,
+    postgresSchema: c.postgresSchema,
+    readModels: c.readModels,
+    kurrentdbUrl: c.kurrentdbUrl,
+    sqliteSynchronous: c.sqliteSynchronous,
+    sqliteWriterThread: c.sqliteWriterThread,
+  };
 }
 
 export interface DeliveryConfig {
@@ -106,6 +128,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (writerThread !== 'true' && writerThread !== 'false') {
     problems.push(`DOCKET_SQLITE_WRITER_THREAD must be true or false, got "${env.DOCKET_SQLITE_WRITER_THREAD}"`);
   }
+  const projectionThread = (env.DOCKET_PROJECTION_THREAD || 'true').toLowerCase();
+  if (projectionThread !== 'true' && projectionThread !== 'false') {
+    problems.push(`DOCKET_PROJECTION_THREAD must be true or false, got "${env.DOCKET_PROJECTION_THREAD}"`);
+  }
   const logLevel = (env.DOCKET_LOG_LEVEL || 'info') as DocketConfig['logLevel'];
   if (!['silent', 'error', 'warn', 'info', 'debug'].includes(logLevel)) {
     problems.push(`DOCKET_LOG_LEVEL must be silent, error, warn, info or debug, got "${env.DOCKET_LOG_LEVEL}"`);
@@ -130,6 +156,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     kurrentdbUrl: env.KURRENTDB_URL,
     sqliteSynchronous: sync as 'FULL' | 'NORMAL',
     sqliteWriterThread: writerThread === 'true',
+    projectionThread: projectionThread === 'true',
     jwtSecret: secret ?? '',
     bodyLimit: int(problems, 'DOCKET_BODY_LIMIT', env.DOCKET_BODY_LIMIT, 1024 * 1024, 1024, 64 * 1024 * 1024),
     cacheCampaigns: int(problems, 'DOCKET_CACHE_CAMPAIGNS', env.DOCKET_CACHE_CAMPAIGNS, 4000, 1, 10_000_000),

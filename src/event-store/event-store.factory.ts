@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { DocketConfig } from '../config/config';
+import type { StorageConfig } from '../config/config';
 import type { EventStore } from './event-store.port';
 import { SqliteEventStore } from './sqlite/sqlite-event-store';
 
@@ -12,7 +12,7 @@ import { SqliteEventStore } from './sqlite/sqlite-event-store';
  * protobuf and a native bridge) and the PostgreSQL adapter would otherwise cost every SQLite process
  * their code and heap (docs/operations.md, "Memory").
  */
-export function createEventStore(config: DocketConfig, onError: (message: string) => void = () => undefined): EventStore {
+export function createEventStore(config: StorageConfig, onError: (message: string) => void = () => undefined): EventStore {
   switch (config.store) {
     case 'sqlite':
       return new SqliteEventStore({ filename: join(config.dataDir, 'docket.sqlite'), synchronous: config.sqliteSynchronous, writerThread: config.sqliteWriterThread });

@@ -9,6 +9,12 @@ import { Projector } from './projector';
 import { rebuildReadModels } from './rebuild';
 import { SqlDb, SqliteDb } from './sql-db';
 import { SqliteEventStore } from '../event-store/sqlite/sqlite-event-store';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Worker } from 'node:worker_threads';
+import { loadConfig, storageConfig } from '../config/config';
+import type { CampaignChange } from './projection';
 
 const at = (minute: number) => new Date(Date.UTC(2013, 8, 1, 0, minute)).toISOString();
 
@@ -157,5 +163,96 @@ describe('the projector, live', () => {
     expect(p.projector.position).toBeGreaterThanOrEqual(position);
     expect(Date.now() - started).toBeLessThan(10_000);
     await p.close();
+  });
+});
+
+describe('the projector on a thread of its own', () => {
+  const workflow = () => loadWorkflowsDir().find((w) => w.id === 'three-searches')!;
+  let dir: string;
+  /** The projector and store of the test, closed after it whatever its outcome (its thread would keep jest running). */
+  let open: { close(): Promise<void> } | undefined;
+  afterEach(async () => {
+    await open?.close();
+    open = undefined;
+    removeDir(dir);
+  });
+
+  /** The service's side on files in a temporary data dir: its store and read-model connection, and a projector whose thread opens its own. */
+  async function threaded(lingerMs = 10) {
+    dir = mkdtempSync(join(tmpdir(), 'docket-projector-thread-'));
+    const config = loadConfig({ DOCKET_DATA_DIR: dir, DOCKET_JWT_SECRET: 'x'.repeat(32) });
+    const store = new SqliteEventStore({ filename: join(dir, 'docket.sqlite') });
+    const db = new SqliteDb(join(dir, 'read-models.sqlite'));
+    const projector = new Projector(db, store, undefined, storageConfig(config));
+    projector.lingerMs = lingerMs;
+    const changes: CampaignChange[] = [];
+    projector.changes.subscribe((c) => changes.push(c));
+    await projector.onApplicationBootstrap();
+    await projector.ready();
+    const history = campaignHistory({ campaignId: 'c1', workflow: workflow(), units: 5, stages: 0, lastStageShare: 1 }, new Date(at(0)));
+    let revision = -1;
+    const append = async (count: number) => {
+      const events = history.slice(revision + 1, revision + 1 + count).map((e, i) => ({ id: `e-${revision + 1 + i}`, type: e.type, data: e.data, metadata: { occurredAt: at(0), actor: { sub: 'office', role: 'bureau' } } }));
+      const r = await store.appendToStream('campaign-c1', events, { expectedRevision: revision === -1 ? 'no_stream' : revision });
+      revision = r.nextExpectedRevision;
+      return r.position;
+    };
+    const row = async () => (await db.all<{ revision: number }>('SELECT revision FROM rm_campaigns WHERE id = ?', ['c1']))[0];
+    const worker = () => (projector as unknown as { worker?: Worker }).worker;
+    let closing: Promise<void> | undefined;
+    const close = () =>
+      (closing ??= (async () => {
+        await projector.onModuleDestroy();
+        await store.close();
+      })());
+    open = { close };
+    return { projector, append, row, changes, worker, close };
+  }
+
+  it('projects what the service commits, and the service reads its writes through its own connection', async () => {
+    const p = await threaded();
+    expect(p.projector.threaded).toBe(true);
+    expect(p.worker()).toBeDefined();
+    const position = await p.append(3);
+    await p.projector.waitFor(position, 30_000);
+    expect(p.projector.position).toBeGreaterThanOrEqual(position);
+    expect(Number((await p.row()).revision)).toBe(2);
+    expect(p.changes.map((c) => c.revision)).toEqual([0, 1, 2]);
+    expect(p.changes.every((c) => c.campaignId === 'c1')).toBe(true);
+    await p.close();
+  });
+
+  it('does not make a caller of waitFor wait out the linger', async () => {
+    const p = await threaded(60_000);
+    const position = await p.append(2);
+    const started = Date.now();
+    await p.projector.waitFor(position, 30_000);
+    expect(p.projector.position).toBeGreaterThanOrEqual(position);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    await p.close();
+  });
+
+  it('starts its thread again when it dies, and carries on from the checkpoint', async () => {
+    const p = await threaded();
+    const first = await p.append(2);
+    await p.projector.waitFor(first, 30_000);
+    const dead = p.worker()!;
+    await dead.terminate();
+    const position = await p.append(2);
+    await p.projector.waitFor(position, 30_000);
+    expect(p.worker()).toBeDefined();
+    expect(p.worker()).not.toBe(dead);
+    expect(p.projector.position).toBeGreaterThanOrEqual(position);
+    expect(Number((await p.row()).revision)).toBe(3);
+    await p.close();
+  });
+
+  it('ends its thread when the service stops', async () => {
+    const p = await threaded();
+    const worker = p.worker()!;
+    const exited = new Promise((resolve) => worker.once('exit', resolve));
+    await p.close();
+    await expect(exited).resolves.toBeDefined();
+    expect(p.worker()).toBeUndefined();
   });
 });

@@ -1,42 +1,53 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, Optional } from '@nestjs/common';
-import { Metrics } from '../metrics/metrics';
+import { join } from 'node:path';
+import type { Worker } from 'node:worker_threads';
 import { Subject } from 'rxjs';
-import { EVENT_STORE, EventStore, RecordedEvent, Subscription } from '../event-store/event-store.port';
-import { DefinitionCache } from './campaign-read-model';
+import type { StorageConfig } from '../config/config';
+import { startWorker } from '../common/worker-thread';
+import { EVENT_STORE, EventStore } from '../event-store/event-store.port';
+import { SqliteEventStore } from '../event-store/sqlite/sqlite-event-store';
+import { Metrics } from '../metrics/metrics';
+import type { CampaignChange } from './projection';
+import { PROJECTION_LINGER_MS, ProjectionEvents, ProjectionRunner } from './projection-runner';
+import { READ_MODEL_DB } from './projection';
+import type { ProjectionThreadCommand, ProjectionThreadData, ProjectionThreadReport } from './projector.thread';
 import type { SqlDb } from './sql-db';
-import { CampaignChange, catchUpBatchSize, createQueryIndexes, dropQueryIndexes, migrateReadModels, PROJECTED_STREAMS, projectBatch, READ_MODEL_DB, readCheckpoint } from './projection';
 
 export { migrateReadModels, PROJECTED_STREAMS, projectBatch, readCheckpoint, READ_MODEL_DB } from './projection';
 export type { CampaignChange } from './projection';
+export { PROJECTION_LINGER_MS } from './projection-runner';
 
 /**
- * Live, a batch waits this long for more events before it is projected: under load a batch then
- * holds a few milliseconds of commands, not one turn of the event loop's, and the read models
- * take one transaction for them. A caller that waits for the read models (waitFor: read your
- * writes, the reminder scan) does not wait for it: the batch goes at once.
+ * Given (app.module.ts, DOCKET_PROJECTION_THREAD), the projector runs on a thread of its own,
+ * opening the store and the read models this configuration names; not given (a store handed in
+ * by a test or a bench, which a thread could not open), on the service's thread.
  */
-export const PROJECTION_LINGER_MS = 10;
+export const PROJECTION_THREAD = Symbol('PROJECTION_THREAD');
+
+/** A projection thread that ends without being asked is started again after this long (doubling to 30 s). */
+const RESTART_MS = 500;
 
 /**
- * Keeps the read models up to date from a checkpointed catch-up subscription to the
- * whole log (campaign streams), in batches. Lists and dashboards read the tables; they
+ * Keeps the read models up to date from a checkpointed catch-up subscription to the whole log
+ * (ProjectionRunner), and tells the service how far they are: `position`, `waitFor` (read your
+ * writes) and `changes` (live updates, webhooks). Lists and dashboards read the tables; they
  * never replay streams per request.
+ *
+ * With PROJECTION_THREAD the runner is on a worker thread (projector.thread.ts): folding and
+ * writing read models, a quarter of the event loop's time under load, leave the thread that
+ * serves requests. The service keeps its own read-model connection (READ_MODEL_DB) for queries.
  */
 @Injectable()
 export class Projector implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('Projector');
-  private readonly defs = new DefinitionCache();
-  private subscription?: Subscription;
-  private buffer: RecordedEvent[] = [];
-  private flushing: Promise<void> = Promise.resolve();
-  private scheduled = false;
-  /** How long a live batch waits for more events (PROJECTION_LINGER_MS). */
-  lingerMs = PROJECTION_LINGER_MS;
-  /** The linger timer of the scheduled batch (none once it is hurried or goes). */
-  private linger?: NodeJS.Timeout;
+  private runner?: ProjectionRunner;
+  private worker?: Worker;
+  private stopWaking?: () => void;
+  private restartMs = RESTART_MS;
+  private restartTimer?: NodeJS.Timeout;
   private waiters: { position: number; resolve: () => void }[] = [];
-  /** Events per transaction while catching up; live, a batch is what arrived within PROJECTION_LINGER_MS. */
-  private readonly batchSize: number;
+  private closed = false;
+  private linger = PROJECTION_LINGER_MS;
   /** Global position up to which the read models are current. */
   position = 0;
   readonly changes = new Subject<CampaignChange>();
@@ -45,12 +56,21 @@ export class Projector implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(READ_MODEL_DB) readonly db: SqlDb,
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Optional() private readonly metrics?: Metrics,
-  ) {
-    this.batchSize = catchUpBatchSize(db);
+    @Optional() @Inject(PROJECTION_THREAD) private readonly thread?: StorageConfig,
+  ) {}
+
+  /** How long a live batch waits for more events (PROJECTION_LINGER_MS); set before the application starts. */
+  get lingerMs(): number {
+    return this.linger;
+  }
+  set lingerMs(ms: number) {
+    this.linger = ms;
+    if (this.runner) this.runner.lingerMs = ms;
   }
 
-  async onApplicationBootstrap(): Promise<void> {
-    this.start().catch((e) => this.logger.error(`projector stopped: ${(e as Error).message}`));
+  /** Whether the projection runs on a thread of its own. */
+  get threaded(): boolean {
+    return this.thread !== undefined;
   }
 
   private migrated!: () => void;
@@ -61,132 +81,129 @@ export class Projector implements OnApplicationBootstrap, OnModuleDestroy {
     return this.migratedPromise;
   }
 
-  private async start(): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await migrateReadModels(this.db);
-        this.position = await readCheckpoint(this.db);
-        // Projecting from position 0 (a new or rebuilt read-model db): build the query indexes at the end.
-        if (this.position === 0) await dropQueryIndexes(this.db);
-        this.migrated();
-        break;
-      } catch (e) {
-        if (this.closed) return;
-        this.logger.warn(`read models not ready (${(e as Error).message}); retrying`);
-        await new Promise((r) => setTimeout(r, Math.min(5000, 200 * 2 ** attempt)));
-      }
+  private readonly events: ProjectionEvents = {
+    migrated: (position) => {
+      this.advance(position, []);
+      this.migrated();
+    },
+    projected: (position, changes) => this.advance(position, changes),
+    warn: (message) => this.logger.warn(message),
+    error: (message) => this.logger.error(message),
+  };
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.thread) {
+      this.startThread(this.thread);
+      return;
     }
-    if (this.closed) return;
-    this.subscription = this.store.subscribeToAll({ afterPosition: this.position, streamPrefixes: PROJECTED_STREAMS }, (e) => this.enqueue(e));
-    this.subscription.done.catch((e) => this.logger.error(`projection subscription failed: ${(e as Error).message}`));
-    if (this.position === 0) {
-      // Caught up from position 0: build the query indexes between two batches (a restart before then builds them in migrateReadModels).
-      this.subscription.caughtUp.then(
-        () => this.afterFlushes(() => createQueryIndexes(this.db), 'building the read-model indexes'),
-        () => undefined,
-      );
-    }
+    this.runner = new ProjectionRunner(this.db, this.store, this.events);
+    this.runner.lingerMs = this.linger;
+    this.runner.start().catch((e) => this.logger.error(`projector stopped: ${(e as Error).message}`));
   }
 
-  /** Runs `work` after the batches already queued, retrying it like a batch. */
-  private afterFlushes(work: () => Promise<void>, what: string): Promise<void> {
-    this.flushing = this.flushing.then(async () => {
-      for (let attempt = 0; !this.closed; attempt++) {
-        try {
-          return await work();
-        } catch (e) {
-          this.logger.warn(`${what} failed (${(e as Error).message}); retrying`);
-          await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** attempt)));
-        }
+  private startThread(storage: StorageConfig): void {
+    const worker = startWorker(join(__dirname, 'projector.thread'), { workerData: { storage, lingerMs: this.linger } satisfies ProjectionThreadData });
+    this.worker = worker;
+    worker.on('message', (r: ProjectionThreadReport) => {
+      switch (r.kind) {
+        case 'migrated':
+          this.restartMs = RESTART_MS;
+          return this.events.migrated(r.position);
+        case 'projected':
+          return this.events.projected(r.position, r.changes);
+        case 'log':
+          return this.events[r.level](r.message);
+        case 'closed':
+          return;
       }
     });
-    return this.flushing;
-  }
-
-  private closed = false;
-
-  private enqueue(event: RecordedEvent): Promise<void> | void {
-    this.buffer.push(event);
-    if (this.buffer.length >= this.batchSize) {
-      // One batch projects while the subscription reads the next (the read-model db may be
-      // PostgreSQL, busy with the last batch); past that, the subscription waits. Catching up
-      // from SQLite runs on settled promises alone: yield to the event loop between batches,
-      // so that requests, health checks and timers are served meanwhile.
-      const previous = this.flushing;
-      void this.flush();
-      return previous.then(() => new Promise<void>((resolve) => setImmediate(resolve)));
-    }
-    if (!this.scheduled) {
-      this.scheduled = true;
-      if (this.waiters.length) setImmediate(() => this.flushScheduled());
-      else this.linger = setTimeout(() => this.flushScheduled(), this.lingerMs);
-    }
-  }
-
-  private flushScheduled(): void {
-    this.linger = undefined;
-    this.scheduled = false;
-    void this.flush();
-  }
-
-  /** Someone waits for the read models: the scheduled batch goes now, not when its linger ends. */
-  private hurry(): void {
-    if (!this.linger) return;
-    clearTimeout(this.linger);
-    this.linger = undefined;
-    setImmediate(() => this.flushScheduled());
-  }
-
-  private flush(): Promise<void> {
-    this.flushing = this.flushing.then(async () => {
-      const batch = this.buffer;
-      if (batch.length === 0) return;
-      this.buffer = [];
-      for (let attempt = 0; ; attempt++) {
-        try {
-          const changes = await projectBatch(this.db, this.defs, batch);
-          this.position = Math.max(this.position, batch[batch.length - 1].position);
-          this.metrics?.projectionPosition.set(this.position);
-          for (const c of changes) this.changes.next(c);
-          break;
-        } catch (e) {
-          if (this.closed) return;
-          this.logger.warn(`projecting a batch failed (${(e as Error).message}); retrying`);
-          await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** attempt)));
-        }
-      }
-      this.waiters = this.waiters.filter((w) => {
-        if (w.position > this.position) return true;
-        w.resolve();
-        return false;
+    worker.on('error', (e) => this.logger.error(`projection thread failed: ${e.message}`));
+    worker.once('exit', (code) => {
+      this.stopWaking?.();
+      this.stopWaking = undefined;
+      if (this.worker === worker) this.worker = undefined;
+      if (this.closed) return;
+      this.logger.error(`projection thread ended (code ${code}); starting it again in ${this.restartMs} ms`);
+      this.restartTimer = setTimeout(() => this.startThread(storage), this.restartMs);
+      this.restartMs = Math.min(30_000, this.restartMs * 2);
+    });
+    // SQLite: the thread reads on a connection of its own; tell it when this one commits.
+    if (this.store instanceof SqliteEventStore) {
+      let pending = false;
+      this.stopWaking = this.store.onCommitted(() => {
+        if (pending) return;
+        pending = true;
+        queueMicrotask(() => {
+          pending = false;
+          this.send({ kind: 'wake' });
+        });
       });
+    }
+    // Waiters from before a restart: the new thread hurries their batches too.
+    for (const w of this.waiters) this.send({ kind: 'want', position: w.position });
+  }
+
+  private send(command: ProjectionThreadCommand): void {
+    this.worker?.postMessage(command);
+  }
+
+  private advance(position: number, changes: CampaignChange[]): void {
+    if (position > this.position) {
+      this.position = position;
+      this.metrics?.projectionPosition.set(position);
+    }
+    for (const c of changes) this.changes.next(c);
+    if (this.waiters.length === 0) return;
+    this.waiters = this.waiters.filter((w) => {
+      if (w.position > this.position) return true;
+      w.resolve();
+      return false;
     });
-    return this.flushing;
   }
 
   /** Resolves once the read models include `position` (or after `timeoutMs`, whichever comes first). */
   waitFor(position: number, timeoutMs = 2000): Promise<void> {
     if (position <= this.position) return Promise.resolve();
-    this.hurry();
+    if (this.runner) this.runner.want(position);
+    else this.send({ kind: 'want', position });
     return new Promise((resolve) => {
-      const timer = setTimeout(resolve, timeoutMs);
-      this.waiters.push({
+      const waiter = {
         position,
         resolve: () => {
           clearTimeout(timer);
           resolve();
         },
-      });
+      };
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        resolve();
+      }, timeoutMs);
+      this.waiters.push(waiter);
     });
   }
 
   async onModuleDestroy(): Promise<void> {
     this.closed = true;
-    clearTimeout(this.linger);
-    await this.subscription?.close();
-    await this.flushing;
+    clearTimeout(this.restartTimer);
+    await this.runner?.close();
+    await this.stopThread();
     for (const w of this.waiters) w.resolve();
+    this.waiters = [];
     this.changes.complete();
     await this.db.close();
+  }
+
+  /** Asks the thread to finish its batch and close its connections; ends it if it has not within 10 s. */
+  private async stopThread(): Promise<void> {
+    const worker = this.worker;
+    if (!worker) return;
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    worker.postMessage({ kind: 'close' } satisfies ProjectionThreadCommand);
+    const timer = setTimeout(() => {
+      this.logger.warn('the projection thread did not close within 10 s; ending it');
+      void worker.terminate();
+    }, 10_000);
+    await exited;
+    clearTimeout(timer);
   }
 }

@@ -255,7 +255,7 @@ export class SqliteEventStore implements EventStore {
       if ('ok' in r) p.resolve(r.ok);
       else p.reject(r.error);
     });
-    this.hub.notify();
+    this.committed();
   }
 
   /** Hands the waiting appends to the writer thread as one group commit (at most MAX_GROUPS_IN_FLIGHT at a time). */
@@ -279,7 +279,7 @@ export class SqliteEventStore implements EventStore {
       },
     ).finally(() => {
       this.sending.delete(sent);
-      this.hub.notify();
+      this.committed();
       this.sendGroup();
     });
     this.sending.add(sent);
@@ -289,7 +289,7 @@ export class SqliteEventStore implements EventStore {
   appendSync(streamId: string, events: EventData[], options: AppendOptions = {}): AppendResult {
     assertDistinctIds(streamId, events);
     const result = this.guard(() => this.appendTx(streamId, events, options));
-    if (events.length > 0) this.hub.notify();
+    if (events.length > 0) this.committed();
     return result;
   }
 
@@ -330,6 +330,32 @@ export class SqliteEventStore implements EventStore {
       prefix === undefined ? this.stmt.streams.all() : this.stmt.streamsByPrefix.all(prefix),
     );
     return rows.map((r) => ({ streamId: r.stream_id, revision: r.revision }));
+  }
+
+  private readonly commitListeners = new Set<() => void>();
+
+  /** Appends were committed through this instance: wake its subscriptions, tell the listeners. */
+  private committed(): void {
+    this.hub.notify();
+    for (const listener of this.commitListeners) listener();
+  }
+
+  /**
+   * Calls `listener` after each commit of appends through this instance (a group commit calls it
+   * once), so that a reader on another connection (the projection thread) can look at once
+   * rather than at its next poll. Returns the function that stops it.
+   */
+  onCommitted(listener: () => void): () => void {
+    this.commitListeners.add(listener);
+    return () => this.commitListeners.delete(listener);
+  }
+
+  /**
+   * Events may have been committed through another connection (another thread or process): the
+   * subscriptions read now rather than at their next poll.
+   */
+  wake(): void {
+    this.hub.notify();
   }
 
   subscribeToAll(options: SubscribeToAllOptions, handler: EventHandler): Subscription {

@@ -1,6 +1,6 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../../common/worker-thread';
 import { repeatedAppendResult } from '../append-rules';
 import { AppendOptions, AppendResult, checkExpected, EventData, StoreUnavailableError } from '../event-store.port';
 
@@ -96,25 +96,9 @@ export function settle(append: Append, outcome: WireOutcome): AppendResult {
   }
 }
 
-/** Loads the thread from dist/, or, running from the TypeScript sources (jest), compiles its one module with SWC as jest does. */
+/** Loads the thread (dist/, or compiled from the TypeScript sources under jest: startWorker). */
 function startThread(options: WriterOptions): Worker {
-  const js = join(__dirname, 'sqlite-writer.thread.js');
-  const workerOptions = { workerData: options, resourceLimits: { maxYoungGenerationSizeMb: 4 } };
-  if (existsSync(js)) return new Worker(js, workerOptions);
-  const ts = join(__dirname, 'sqlite-writer.thread.ts');
-  const source = `
-    const Module = require('node:module');
-    const { readFileSync } = require('node:fs');
-    const { transformSync } = require(${JSON.stringify(require.resolve('@swc/core'))});
-    const file = ${JSON.stringify(ts)};
-    const { code } = transformSync(readFileSync(file, 'utf8'), {
-      filename: file, jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' },
-    });
-    const m = new Module(file);
-    m.filename = file;
-    m.paths = Module._nodeModulePaths(require('node:path').dirname(file));
-    m._compile(code, file);`;
-  return new Worker(source, { ...workerOptions, eval: true });
+  return startWorker(join(__dirname, 'sqlite-writer.thread'), { workerData: options, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
 }
 
 /** Sends group commits to the writer thread, one at a time, and answers each with the thread's outcomes. */
