@@ -7,7 +7,7 @@ describe('configuration', () => {
   it('defaults to the embedded store under ./data on port 3000, and generates a secret once', () => {
     const dir = mkdtempSync(join(tmpdir(), 'docket-cfg-'));
     const c = loadConfig({}, dir);
-    expect(c).toMatchObject({ port: 3000, store: 'sqlite', dataDir: join(dir, 'data'), sqliteSynchronous: 'FULL', sqliteWriterThread: false, cacheCampaigns: 4000, cacheMb: 32 });
+    expect(c).toMatchObject({ port: 3000, store: 'sqlite', dataDir: join(dir, 'data'), sqliteSynchronous: 'FULL', sqliteWriterThread: true, projectionThread: true, cacheCampaigns: 4000, cacheMb: 32 });
     expect(c.jwtSecret).toMatch(/^[0-9a-f]{64}$/);
     expect(loadConfig({}, dir).jwtSecret).toBe(c.jwtSecret);
     expect(readFileSync(join(dir, 'data/jwt-secret'), 'utf8').trim()).toBe(c.jwtSecret);
@@ -17,13 +17,20 @@ describe('configuration', () => {
   it('reports every problem by variable name at once', () => {
     let error: unknown;
     try {
-      loadConfig({ PORT: 'eighty', DOCKET_STORE: 'postgres', DOCKET_JWT_SECRET: 'short', DOCKET_SQLITE_SYNCHRONOUS: 'OFF', DOCKET_CACHE_MB: '0', DOCKET_SQLITE_WRITER_THREAD: 'yes' });
+      loadConfig({ PORT: 'eighty', DOCKET_STORE: 'postgres', DOCKET_JWT_SECRET: 'short', DOCKET_SQLITE_SYNCHRONOUS: 'OFF', DOCKET_CACHE_MB: '0', DOCKET_SQLITE_WRITER_THREAD: 'yes', DOCKET_PROJECTION_THREAD: 'no' });
     } catch (e) {
       error = e;
     }
     expect(error).toBeInstanceOf(ConfigError);
     const problems = (error as ConfigError).problems.join('\n');
-    for (const name of ['PORT', 'DATABASE_URL', 'DOCKET_JWT_SECRET', 'DOCKET_SQLITE_SYNCHRONOUS', 'DOCKET_CACHE_MB', 'DOCKET_SQLITE_WRITER_THREAD']) expect(problems).toContain(name);
+    for (const name of ['PORT', 'DATABASE_URL', 'DOCKET_JWT_SECRET', 'DOCKET_SQLITE_SYNCHRONOUS', 'DOCKET_CACHE_MB', 'DOCKET_SQLITE_WRITER_THREAD', 'DOCKET_PROJECTION_THREAD']) expect(problems).toContain(name);
+  });
+
+  it('turns the writer and projection threads off when told', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'docket-cfg-'));
+    const c = loadConfig({ DOCKET_JWT_SECRET: 'x'.repeat(40), DOCKET_SQLITE_WRITER_THREAD: 'false', DOCKET_PROJECTION_THREAD: 'FALSE' }, dir);
+    expect(c).toMatchObject({ sqliteWriterThread: false, projectionThread: false });
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('bounds the campaign cache by count and by estimated MiB, both from the environment', () => {

@@ -16,7 +16,7 @@ export interface DocketConfig {
   readModels: 'sqlite' | 'postgres';
   kurrentdbUrl?: string;
   sqliteSynchronous: 'FULL' | 'NORMAL';
-  /** Group commits on a writer thread (DOCKET_SQLITE_WRITER_THREAD=true; docs/operations.md). */
+  /** Group commits on a writer thread (DOCKET_SQLITE_WRITER_THREAD, default true; docs/operations.md). */
   sqliteWriterThread: boolean;
   /**
    * The projector runs on a thread of its own, with its own connections to the store and the read
@@ -124,7 +124,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (readModels === 'postgres' && !env.DATABASE_URL) problems.push('DOCKET_READ_MODELS=postgres needs DATABASE_URL');
   const sync = (env.DOCKET_SQLITE_SYNCHRONOUS || 'FULL').toUpperCase();
   if (sync !== 'FULL' && sync !== 'NORMAL') problems.push(`DOCKET_SQLITE_SYNCHRONOUS must be FULL or NORMAL, got "${env.DOCKET_SQLITE_SYNCHRONOUS}"`);
-  const writerThread = (env.DOCKET_SQLITE_WRITER_THREAD || 'false').toLowerCase();
+  const writerThread = (env.DOCKET_SQLITE_WRITER_THREAD || 'true').toLowerCase();
   if (writerThread !== 'true' && writerThread !== 'false') {
     problems.push(`DOCKET_SQLITE_WRITER_THREAD must be true or false, got "${env.DOCKET_SQLITE_WRITER_THREAD}"`);
   }

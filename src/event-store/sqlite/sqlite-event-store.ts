@@ -34,10 +34,9 @@ export interface SqliteEventStoreOptions {
    */
   pollIntervalMs?: number;
   /**
-   * Group commits on a writer thread (a file only; default false): the event loop does not wait
-   * for their fsync (sqlite-writer.ts); a lone append with nothing in flight still commits on the
-   * calling thread, where it is quicker. Measured on 2 cores it gained nothing and cost CPU
-   * (docs/operations.md); it is for machines with cores to spare.
+   * Group commits on a writer thread (a file only; default false here, true in the service:
+   * DOCKET_SQLITE_WRITER_THREAD): the event loop does not wait for their fsync (sqlite-writer.ts);
+   * a lone append with nothing in flight still commits on the calling thread, where it is quicker.
    */
   writerThread?: boolean;
 }
