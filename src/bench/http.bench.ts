@@ -104,14 +104,16 @@ async function docket(ctx: BenchContext, sync: Sync, seconds: number, warmup: nu
 /**
  * The floor: a bare Fastify (the same one Nest runs on) with one route doing the same durable
  * append of an equivalent DeliverableSubmitted event (same size, expected revision) through the
- * same SqliteEventStore.appendToStream (group commit included), with no auth, no validation, no
- * decide and no hash chain.
+ * same SqliteEventStore.appendToStream (group commit included, on the writer thread when the
+ * service's configuration puts it there, as it does by default), with no auth, no validation,
+ * no decide and no hash chain.
  */
 async function bareFastify(ctx: BenchContext, sync: Sync, seconds: number, warmup: number, runs: number): Promise<Measured> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const Fastify = require(require.resolve('fastify', { paths: [require.resolve('@nestjs/platform-fastify')] }));
   const dir = mkdtempSync(join(tmpdir(), 'docket-bench-http-floor-'));
-  const store = new SqliteEventStore({ filename: join(dir, 'docket.sqlite'), synchronous: sync });
+  const { sqliteWriterThread } = loadConfig({ DOCKET_DATA_DIR: dir, DOCKET_JWT_SECRET: SECRET }, REPO);
+  const store = new SqliteEventStore({ filename: join(dir, 'docket.sqlite'), synchronous: sync, writerThread: sqliteWriterThread });
   const server = Fastify({ logger: false });
   const revisions = new Map<string, number>();
   const actor = { sub: 'bench', role: 'bureau' };
@@ -159,7 +161,7 @@ function figures(sync: Sync, d: Measured, f: Measured, seconds: number): Figure[
   const r = d.result;
   const runs = d.rates.length > 1 ? `, the median of ${d.rates.length} runs (${d.rates.map((x) => fmt(x)).join(', ')} commands/s)` : '';
   const where = `${CONNECTIONS} connections, ${CAMPAIGNS} campaigns × ${UNITS} units, SQLite WAL synchronous=${sync}, ${seconds} s of autocannon in a child process sharing the 2 cores${runs}`;
-  const floorName = `bare Fastify route doing the same append (no auth, validation, decide, hash), synchronous=${sync}`;
+  const floorName = `bare Fastify route doing the same append through the same store (writer thread as configured; no auth, validation, decide, hash), synchronous=${sync}`;
   const bad = r.non2xx + r.errors + r.timeouts;
   const note = bad ? `${r.non2xx} non-2xx (${JSON.stringify(r.statusCodes)}), ${r.errors} errors, ${r.timeouts} timeouts` : 'every response 201';
   const fastEnough = r.rate >= 5000 && r.p99 <= 25 && bad === 0;
