@@ -86,33 +86,44 @@ ${[...kept, ...rows].join('\n')}
   carry its hash) and folds only the events after it. The second replay figure is that path.
   The audit never reads snapshots to establish history; \`docket verify --all\` compares each
   usable snapshot with the fold of the log.
-- **HTTP commands/s and p99** — CPU on the one event-loop thread, measured on a machine whose
-  speed changed by up to two times within one session. In the full run of 2026-11-22 the bare
-  Fastify floor did 7,387 requests/s and Docket 4,598/s (median of three runs, p99 33 ms): 0.62
-  of the floor, against 0.48 in the report before. Earlier that day, in quick runs, the floor
-  measured 9,300–13,100/s. The profiling harness, running the same service for 5 s, measured
-  Docket at about 3,500/s with p99 41 ms in slow phases and 5,000–6,400/s with p99 21–25 ms in
-  fast ones, with the same code. So the target is met only when the machine is fast. Removed
-  this round:
-  - promise hooks on every promise (an AsyncLocalStorage in the catch-up subscription, about 5 %);
-  - a read-model transaction for every turn of the event loop (the projector now gathers 10 ms
-    of events; a caller waiting for its own write does not wait for that);
-  - the guard's decorator lookups on every request.
+- **HTTP commands/s and p99** — missed. Two changes this round took work off the event loop
+  that serves requests:
+  - the projector runs on a thread of its own (\`DOCKET_PROJECTION_THREAD\`, default on), with
+    its own connections to the log and the read models;
+  - group commits go to the writer thread (\`DOCKET_SQLITE_WRITER_THREAD\`, now on by default),
+    so their fsync, and the WAL checkpoints that fall due at a commit, happen off the loop.
 
-  Tried, and left off by default: group commits on a writer thread
-  (\`DOCKET_SQLITE_WRITER_THREAD\`). It takes the fsync off the event loop, but on 2 cores it
-  gained nothing and cost CPU (docs/operations.md).
+  Paired runs on one server process, alternating 3 s loads between the new defaults and both
+  threads off, gave 19.6 % more commands/s (median of 8 pairs; each pair 1.11–1.22) and p99
+  35 ms instead of 42 ms. They also took 15 % more CPU per command: two hops between threads per
+  group, and a second reader of the log. The bench's own quick runs, alternated the same way,
+  agree: 4,100 and 4,886 commands/s against 3,739 and 3,827.
 
-  What remains per command: Nest's request pipeline, the JWT, the hash chain, the append and
-  its share of the group commit, the projection of the event, and writing the response. The
-  projection is about a quarter of the event loop's time, so the next step is to project on a
-  thread of its own.
+  The full run above fell in one of this machine's slow phases. Its speed varies by up to two
+  times within a session, and the Docket figure should be read beside its floor, measured
+  minutes apart. The floor now appends through the store as the service does, with the writer
+  thread, which raised it too. Against it Docket does about half; on synchronous=NORMAL, two
+  thirds.
+
+  What bounds the rest: about 185 µs of CPU per command on the event loop (Nest's pipeline,
+  the JWT, validation, decide, the hash chain, the cache, writing the response), against about
+  60 µs for the bare route. Under load the loop is about 70 % busy. The rest of a request's
+  14 ms goes to its group's round trip to the writer thread: gathering, the queue, the fsync,
+  the answer, about 8 ms. With 64 connections, the rate is 64 divided by that latency.
+
+  Measured and left out, as no pair showed a gain beyond the noise:
+  - a thread that checkpoints the WAL instead of the committing connection;
+  - more groups in flight to the writer thread;
+  - committing groups of up to four appends on the event loop;
+  - a canonical JSON written in loops, with the event hash built member by member (5 µs an
+    event either way, measured beside the old one).
 - **Peak RSS with 10,000 campaigns** — the cache is bounded by an estimate of its heap
   (\`DOCKET_CACHE_MB\`, default 32; src/campaigns/state-weight.ts) as well as by count. The
   service runs with \`--max-semi-space-size=8 --max-old-space-size=1024\` (node-options.env, used
   by \`npm start\`, the Docker image and this bench). With Node's defaults instead, V8 keeps a 32 MB young
   generation and lets the heap grow to four times the live data between full collections. At
-  rest the service takes about 120 MB.
+  rest the service takes about 135 MB, 13 MB of it the projection thread's own heap and
+  connections.
 
 Runs that share the machine with other work (a CI install, tests) report lower rates; the
 machine and date above say when these were taken.
