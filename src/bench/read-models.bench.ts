@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createApp } from '../app.factory';
-import { loadConfig } from '../config/config';
+import { loadConfig, storageConfig } from '../config/config';
 import { ManualClock } from '../common/clock';
 import { JwtCodec } from '../auth/jwt';
 import { SqliteEventStore } from '../event-store/sqlite/sqlite-event-store';
@@ -86,12 +86,13 @@ export const readModelsBench: Bench = {
     ctx.log(`seeded ${campaigns} campaigns × ${units} units: ${events} events in ${((now() - seedStart) / 1000).toFixed(1)} s`);
 
     clock.set('2014-01-01T00:00:00Z');
-    // The service's Projector (catch-up subscription, batches, SQLite read models) on its own,
+    // The service's Projector (catch-up subscription, batches, SQLite read models) on its own thread,
     // timed from its start to caught up with its query indexes built (it builds them on reaching
     // the head; createQueryIndexes makes sure); the service then starts on the read models it left.
     const head = store.db.prepare('SELECT MAX(position) AS p FROM events').get() as { p: number };
     const catchUpDb = createReadModelDb(config);
-    const catchUpProjector = new Projector(catchUpDb, store);
+    // On a thread of its own, as the service runs it (DOCKET_PROJECTION_THREAD): the thread opens the store and the read models the config names.
+    const catchUpProjector = new Projector(catchUpDb, store, undefined, storageConfig(config));
     const projectStart = now();
     await catchUpProjector.onApplicationBootstrap();
     while (catchUpProjector.position < head.p) await new Promise((r) => setTimeout(r, 5));
