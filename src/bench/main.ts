@@ -86,28 +86,34 @@ ${[...kept, ...rows].join('\n')}
   carry its hash) and folds only the events after it. The second replay figure is that path.
   The audit never reads snapshots to establish history; \`docket verify --all\` compares each
   usable snapshot with the fold of the log.
-- **HTTP commands/s and p99** — missed. Two changes this round took work off the event loop
+- **HTTP commands/s and p99** — missed. Three changes this round lightened the event loop
   that serves requests:
   - the projector runs on a thread of its own (\`DOCKET_PROJECTION_THREAD\`, default on), with
     its own connections to the log and the read models;
   - group commits go to the writer thread (\`DOCKET_SQLITE_WRITER_THREAD\`, now on by default),
-    so their fsync, and the WAL checkpoints that fall due at a commit, happen off the loop.
+    so their fsync, and the WAL checkpoints that fall due at a commit, happen off the loop;
+  - a token that verified is kept by its exact text until it expires, so a client's next
+    request skips the signature; fast-jwt's own cache hashed every token with SHA-256 to look
+    it up.
 
-  Paired runs on one server process, alternating 3 s loads between the new defaults and both
-  threads off, gave 19.6 % more commands/s (median of 8 pairs; each pair 1.11–1.22) and p99
-  35 ms instead of 42 ms. They also took 15 % more CPU per command: two hops between threads per
-  group, and a second reader of the log. The bench's own quick runs, alternated the same way,
-  agree: 4,100 and 4,886 commands/s against 3,739 and 3,827.
+  Paired runs on one server process, alternating 3 s loads between two configurations, measured
+  each step against the one before on the same machine minutes apart:
+  - the two threads against neither: 19.6 % more commands/s (median of 8 pairs; each pair
+    1.11–1.22), p99 35 ms instead of 42 ms, and 15 % more CPU per command (two hops between
+    threads per group, and a second reader of the log). The bench's own quick runs, alternated
+    the same way, agree: 4,100 and 4,886 commands/s against 3,739 and 3,827;
+  - the token cache against fast-jwt's: 10.9 % more (median of 8 pairs, 7 of them above 1.06),
+    and about 10 % less CPU per command.
 
   The full run above fell in one of this machine's slow phases. Its speed varies by up to two
   times within a session, and the Docket figure should be read beside its floor, measured
   minutes apart. The floor now appends through the store as the service does, with the writer
-  thread, which raised it too. Against it Docket does about half; on synchronous=NORMAL, two
-  thirds.
+  thread, which raised it too. Against it Docket does 0.56 of the floor on synchronous=FULL and
+  0.64 on NORMAL.
 
-  What bounds the rest: about 185 µs of CPU per command on the event loop (Nest's pipeline,
-  the JWT, validation, decide, the hash chain, the cache, writing the response), against about
-  60 µs for the bare route. Under load the loop is about 70 % busy. The rest of a request's
+  What bounds the rest: about 170 µs of CPU per command on the event loop (Nest's pipeline,
+  validation, decide, the hash chain, the cache, writing the response), against about 60 µs
+  for the bare route. Under load the loop is about 70 % busy. The rest of a request's
   14 ms goes to its group's round trip to the writer thread: gathering, the queue, the fsync,
   the answer, about 8 ms. With 64 connections, the rate is 64 divided by that latency.
 
@@ -117,6 +123,11 @@ ${[...kept, ...rows].join('\n')}
   - committing groups of up to four appends on the event loop;
   - a canonical JSON written in loops, with the event hash built member by member (5 µs an
     event either way, measured beside the old one).
+- **Projection catch-up** — timed with the projector on its thread, as the service runs it
+  (the thread's start is in the time). It sits at its target: 50,114 events/s in the run
+  above, 49,100 in the full run before it with the projector on the calling thread. The ratio
+  to its floor, 0.31–0.33 in both, is the steadier figure. Reading the log and writing the rows
+  (one statement per row) take about a quarter of the time each.
 - **Peak RSS with 10,000 campaigns** — the cache is bounded by an estimate of its heap
   (\`DOCKET_CACHE_MB\`, default 32; src/campaigns/state-weight.ts) as well as by count. The
   service runs with \`--max-semi-space-size=8 --max-old-space-size=1024\` (node-options.env, used
