@@ -112,8 +112,30 @@ describe('the projector of a service on a new read-model db', () => {
   });
 });
 
+/** Appends the next `count` events of campaign c1's history (its launch first); resolves to the global position of the last. */
+function campaignAppender(store: EventStore): (count: number) => Promise<number> {
+  const workflow = loadWorkflowsDir().find((w) => w.id === 'three-searches')!;
+  const history = campaignHistory({ campaignId: 'c1', workflow, units: 5, stages: 0, lastStageShare: 1 }, new Date(at(0)));
+  let revision = -1;
+  return async (count) => {
+    const events = history.slice(revision + 1, revision + 1 + count).map((e, i) => ({ id: `e-${revision + 1 + i}`, type: e.type, data: e.data, metadata: { occurredAt: at(0), actor: { sub: 'office', role: 'bureau' } } }));
+    const r = await store.appendToStream('campaign-c1', events, { expectedRevision: revision === -1 ? 'no_stream' : revision });
+    revision = r.nextExpectedRevision;
+    return r.position;
+  };
+}
+
+/** A projector lingering a minute still answers a caller of waitFor at once. */
+async function expectNoWaitForTheLinger(p: { projector: Projector; append: (count: number) => Promise<number>; close: () => Promise<void> }, count: number) {
+  const position = await p.append(count);
+  const started = Date.now();
+  await p.projector.waitFor(position, 30_000);
+  expect(p.projector.position).toBeGreaterThanOrEqual(position);
+  expect(Date.now() - started).toBeLessThan(10_000);
+  await p.close();
+}
+
 describe('the projector, live', () => {
-  const workflow = () => loadWorkflowsDir().find((w) => w.id === 'three-searches')!;
   /** A projector on an in-memory store and read-model db, started, counting its read-model transactions. */
   async function live(lingerMs: number) {
     const store = new SqliteEventStore({ filename: ':memory:' });
@@ -125,14 +147,7 @@ describe('the projector, live', () => {
     projector.lingerMs = lingerMs;
     await projector.onApplicationBootstrap();
     await projector.ready();
-    const history = campaignHistory({ campaignId: 'c1', workflow: workflow(), units: 5, stages: 0, lastStageShare: 1 }, new Date(at(0)));
-    let revision = -1;
-    const append = async (count: number) => {
-      const events = history.slice(revision + 1, revision + 1 + count).map((e, i) => ({ id: `e-${revision + 1 + i}`, type: e.type, data: e.data, metadata: { occurredAt: at(0), actor: { sub: 'office', role: 'bureau' } } }));
-      const r = await store.appendToStream('campaign-c1', events, { expectedRevision: revision === -1 ? 'no_stream' : revision });
-      revision = r.nextExpectedRevision;
-      return r.position;
-    };
+    const append = campaignAppender(store);
     const close = async () => {
       await projector.onModuleDestroy();
       await store.close();
@@ -156,18 +171,11 @@ describe('the projector, live', () => {
   });
 
   it('does not make a caller of waitFor wait out the linger', async () => {
-    const p = await live(60_000);
-    const position = await p.append(3);
-    const started = Date.now();
-    await p.projector.waitFor(position, 30_000);
-    expect(p.projector.position).toBeGreaterThanOrEqual(position);
-    expect(Date.now() - started).toBeLessThan(10_000);
-    await p.close();
+    await expectNoWaitForTheLinger(await live(60_000), 3);
   });
 });
 
 describe('the projector on a thread of its own', () => {
-  const workflow = () => loadWorkflowsDir().find((w) => w.id === 'three-searches')!;
   let dir: string;
   /** The projector and store of the test, closed after it whatever its outcome (its thread would keep jest running). */
   let open: { close(): Promise<void> } | undefined;
@@ -189,14 +197,7 @@ describe('the projector on a thread of its own', () => {
     projector.changes.subscribe((c) => changes.push(c));
     await projector.onApplicationBootstrap();
     await projector.ready();
-    const history = campaignHistory({ campaignId: 'c1', workflow: workflow(), units: 5, stages: 0, lastStageShare: 1 }, new Date(at(0)));
-    let revision = -1;
-    const append = async (count: number) => {
-      const events = history.slice(revision + 1, revision + 1 + count).map((e, i) => ({ id: `e-${revision + 1 + i}`, type: e.type, data: e.data, metadata: { occurredAt: at(0), actor: { sub: 'office', role: 'bureau' } } }));
-      const r = await store.appendToStream('campaign-c1', events, { expectedRevision: revision === -1 ? 'no_stream' : revision });
-      revision = r.nextExpectedRevision;
-      return r.position;
-    };
+    const append = campaignAppender(store);
     const row = async () => (await db.all<{ revision: number }>('SELECT revision FROM rm_campaigns WHERE id = ?', ['c1']))[0];
     const worker = () => (projector as unknown as { worker?: Worker }).worker;
     let closing: Promise<void> | undefined;
@@ -223,13 +224,7 @@ describe('the projector on a thread of its own', () => {
   });
 
   it('does not make a caller of waitFor wait out the linger', async () => {
-    const p = await threaded(60_000);
-    const position = await p.append(2);
-    const started = Date.now();
-    await p.projector.waitFor(position, 30_000);
-    expect(p.projector.position).toBeGreaterThanOrEqual(position);
-    expect(Date.now() - started).toBeLessThan(10_000);
-    await p.close();
+    await expectNoWaitForTheLinger(await threaded(60_000), 2);
   });
 
   it('starts its thread again when it dies, and carries on from the checkpoint', async () => {
