@@ -8,6 +8,8 @@ import { AppModule, AppOptions } from './app.module';
 import { loadWorkflowsDir } from './workflows/workflow-loader';
 import { WorkflowRegistry } from './workflows/workflow.registry';
 import { Metrics } from './metrics/metrics';
+import { authenticateOnArrival, JWT_CODEC } from './auth/auth.guard';
+import type { JwtCodec } from './auth/jwt';
 
 const LEVELS: Record<string, LogLevel[] | false> = {
   silent: false,
@@ -31,6 +33,7 @@ export async function createApp(options: AppOptions): Promise<NestFastifyApplica
   });
   const fastify = app.getHttpAdapter().getInstance();
   const metrics = app.get(Metrics);
+  fastify.addHook('onRequest', authenticateOnArrival(app.get<JwtCodec>(JWT_CODEC)));
   fastify.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions?.url ?? 'unmatched';
     metrics.httpDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);

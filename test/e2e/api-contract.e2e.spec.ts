@@ -149,6 +149,36 @@ describe('the public HTTP contract', () => {
       }
     });
 
+    it('refuses a caller without a valid token with 401 before reading its body, whatever the body, and appends nothing', async () => {
+      const json = { 'content-type': 'application/json' };
+      const oversize = JSON.stringify({ unit: 'branch-1', deliverable: 'problem-list', title: 't', content: 'x'.repeat(1024 * 1024 + 16) });
+      const bodies: [string, string, Record<string, string>][] = [
+        ['malformed JSON', '{"unit":', json],
+        ['an oversize body', oversize, json],
+        ['a media type it does not read', '<submission/>', { 'content-type': 'application/xml' }],
+      ];
+      for (const [what, body, headers] of bodies) {
+        for (const authorization of [undefined, 'Bearer not-a-jwt', `Bearer ${docket.bureau.slice(0, -3)}${docket.bureau.slice(-3) === 'AAA' ? 'BBB' : 'AAA'}`]) {
+          await expectRefusedAppendingNothing(
+            id,
+            () => call('POST', `/api/campaigns/${id}/submissions`, { token: null, body, headers: { ...headers, ...(authorization ? { authorization } : {}) } }),
+            401,
+            'UNAUTHENTICATED',
+          ).catch((e: Error) => {
+            throw new Error(`${what}, ${authorization ? 'bad token' : 'no token'}: ${e.message}`);
+          });
+        }
+      }
+      // With a valid token the body is judged as before.
+      expectProblem(await call('POST', `/api/campaigns/${id}/submissions`, { body: '{"unit":', headers: json }), 400, 'INVALID_JSON');
+      expectProblem(await call('POST', `/api/campaigns/${id}/submissions`, { body: oversize, headers: json }), 413, 'PAYLOAD_TOO_LARGE');
+    });
+
+    it('reads the body of an endpoint that needs no token as before: a malformed ballot is 400 INVALID_JSON', async () => {
+      const r = await call('POST', '/api/evaluations/no-such-evaluation/ballots', { token: null, body: '{"token":', headers: { 'content-type': 'application/json' } });
+      expectProblem(r, 400, 'INVALID_JSON');
+    });
+
     it('lets GET /health, /docs and /docs-json through without a token', async () => {
       const health = await call('GET', '/health', { token: null });
       expect(health.status).toBe(200);
