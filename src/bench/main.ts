@@ -88,7 +88,7 @@ ${[...kept, ...rows].join('\n')}
   usable snapshot with the fold of the log.
 - **HTTP commands/s and p99** — missed. Three changes this round lightened the event loop
   that serves requests:
-  - the projector runs on a thread of its own (\`DOCKET_PROJECTION_THREAD\`, default on), with
+  - the projector runs on a thread of its own (\`DOCKET_PROJECTION_THREAD\`, default on with SQLite), with
     its own connections to the log and the read models;
   - group commits go to the writer thread (\`DOCKET_SQLITE_WRITER_THREAD\`, now on by default),
     so their fsync, and the WAL checkpoints that fall due at a commit, happen off the loop;

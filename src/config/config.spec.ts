@@ -33,6 +33,15 @@ describe('configuration', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('projects on the service thread by default with PostgreSQL, on a thread of its own when told', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'docket-cfg-'));
+    const pg = { DOCKET_JWT_SECRET: 'x'.repeat(40), DOCKET_STORE: 'postgres', DATABASE_URL: 'postgres://localhost/test' };
+    expect(loadConfig(pg, dir).projectionThread).toBe(false);
+    expect(loadConfig({ ...pg, DOCKET_STORE: 'sqlite', DOCKET_READ_MODELS: 'postgres' }, dir).projectionThread).toBe(false);
+    expect(loadConfig({ ...pg, DOCKET_PROJECTION_THREAD: 'true' }, dir).projectionThread).toBe(true);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   it('bounds the campaign cache by count and by estimated MiB, both from the environment', () => {
     const dir = mkdtempSync(join(tmpdir(), 'docket-cfg-'));
     const c = loadConfig({ DOCKET_JWT_SECRET: 'x'.repeat(40), DOCKET_CACHE_CAMPAIGNS: '2400', DOCKET_CACHE_MB: '64' }, dir);

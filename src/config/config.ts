@@ -20,8 +20,9 @@ export interface DocketConfig {
   sqliteWriterThread: boolean;
   /**
    * The projector runs on a thread of its own, with its own connections to the store and the read
-   * models (DOCKET_PROJECTION_THREAD, default true; docs/operations.md): the event loop that serves
-   * requests does not fold and write read models.
+   * models (DOCKET_PROJECTION_THREAD; docs/operations.md): the event loop that serves requests does
+   * not fold and write read models. Default true with the embedded store and SQLite read models,
+   * where it was measured; false with a server store or PostgreSQL read models.
    */
   projectionThread: boolean;
   jwtSecret: string;
@@ -128,7 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (writerThread !== 'true' && writerThread !== 'false') {
     problems.push(`DOCKET_SQLITE_WRITER_THREAD must be true or false, got "${env.DOCKET_SQLITE_WRITER_THREAD}"`);
   }
-  const projectionThread = (env.DOCKET_PROJECTION_THREAD || 'true').toLowerCase();
+  const projectionThread = (env.DOCKET_PROJECTION_THREAD || (store === 'sqlite' && readModels === 'sqlite' ? 'true' : 'false')).toLowerCase();
   if (projectionThread !== 'true' && projectionThread !== 'false') {
     problems.push(`DOCKET_PROJECTION_THREAD must be true or false, got "${env.DOCKET_PROJECTION_THREAD}"`);
   }
