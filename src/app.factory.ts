@@ -33,7 +33,7 @@ export async function createApp(options: AppOptions): Promise<NestFastifyApplica
   });
   const fastify = app.getHttpAdapter().getInstance();
   const metrics = app.get(Metrics);
-  fastify.addHook('onRequest', authenticateOnArrival(app.get<JwtCodec>(JWT_CODEC)));
+  fastify.addHook('onRoute', authenticateOnArrival(app.get<JwtCodec>(JWT_CODEC)));
   fastify.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions?.url ?? 'unmatched';
     metrics.httpDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);

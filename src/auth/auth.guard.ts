@@ -2,7 +2,7 @@ import { CanActivate, ExecutionContext, Inject, Injectable, createParamDecorator
 import { Reflector } from '@nestjs/core';
 import { DomainError, Actor } from '../common/domain/domain-error';
 import { InvalidTokenError, JwtCodec, Role } from './jwt';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest, onRequestHookHandler, RouteOptions } from 'fastify';
 import { toProblem } from '../common/problem.filter';
 import { AUTHENTICATED_ROUTE, PUBLIC_KEY, ROLES_KEY } from './roles.decorator';
 
@@ -63,14 +63,14 @@ export function authenticate(header: string | undefined, jwt: JwtCodec): Actor {
 }
 
 /**
- * Fastify onRequest hook: on an endpoint that needs a token (AUTHENTICATED_ROUTE, set by @Roles),
- * checks it before the body is read and answers 401 problem+json at once when it fails. A caller
- * without a valid token then gets 401 whatever its body (malformed, oversize, of another media
- * type), and the service parses nothing it sent. The guard still decides the role.
+ * Fastify onRoute hook: gives every endpoint that needs a token (AUTHENTICATED_ROUTE, set by
+ * @Roles) an onRequest hook of its own, which checks the token before the body is read and
+ * answers 401 problem+json at once when it fails. A caller without a valid token then gets 401
+ * whatever its body (malformed, oversize, of another media type), and the service parses nothing
+ * it sent. Public endpoints get no hook. The guard still decides the role.
  */
 export function authenticateOnArrival(jwt: JwtCodec) {
-  return (request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
-    if ((request.routeOptions.config as unknown as Record<string, unknown> | undefined)?.[AUTHENTICATED_ROUTE] !== true) return done();
+  const onRequest: onRequestHookHandler = (request, reply, done) => {
     try {
       (request as FastifyRequest & { actor?: Actor }).actor = authenticate(request.headers.authorization, jwt);
     } catch (e) {
@@ -79,6 +79,10 @@ export function authenticateOnArrival(jwt: JwtCodec) {
       return;
     }
     done();
+  };
+  return (route: RouteOptions): void => {
+    if ((route.config as unknown as Record<string, unknown> | undefined)?.[AUTHENTICATED_ROUTE] !== true) return;
+    route.onRequest = [...(route.onRequest ? [route.onRequest].flat() : []), onRequest];
   };
 }
 

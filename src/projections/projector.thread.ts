@@ -10,6 +10,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { StorageConfig } from '../config/config';
 import { createEventStore } from '../event-store/event-store.factory';
+import { SqliteEventStore } from '../event-store/sqlite/sqlite-event-store';
 import type { CampaignChange } from './projection';
 import { ProjectionRunner } from './projection-runner';
 import { createReadModelDb } from './read-model-db.factory';
@@ -22,8 +23,7 @@ export interface ProjectionThreadData {
 export type ProjectionThreadReport =
   | { kind: 'migrated'; position: number }
   | { kind: 'projected'; position: number; changes: CampaignChange[] }
-  | { kind: 'log'; level: 'warn' | 'error'; message: string }
-  | { kind: 'closed' };
+  | { kind: 'log'; level: 'warn' | 'error'; message: string };
 
 export type ProjectionThreadCommand = { kind: 'wake' } | { kind: 'want'; position: number } | { kind: 'close' };
 
@@ -48,14 +48,13 @@ async function close(): Promise<void> {
   await runner.close();
   await store.close();
   await db.close();
-  report({ kind: 'closed' });
   port.close();
 }
 
 port.on('message', (command: ProjectionThreadCommand) => {
   switch (command.kind) {
     case 'wake':
-      (store as { wake?: () => void }).wake?.();
+      if (store instanceof SqliteEventStore) store.wake();
       return;
     case 'want':
       runner.want(command.position);

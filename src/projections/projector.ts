@@ -113,8 +113,6 @@ export class Projector implements OnApplicationBootstrap, OnModuleDestroy {
           return this.events.projected(r.position, r.changes);
         case 'log':
           return this.events[r.level](r.message);
-        case 'closed':
-          return;
       }
     });
     worker.on('error', (e) => this.logger.error(`projection thread failed: ${e.message}`));
