@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Pool, PoolClient } from 'pg';
+import { isPgUnavailable, resilientPool } from '../common/pg-pool';
 import { StoreUnavailableError } from '../event-store/event-store.port';
 
 /**
@@ -100,10 +101,8 @@ const toPg = (sql: string) => {
 };
 
 function unavailable(e: unknown): never {
-  const code = (e as { code?: string }).code ?? '';
-  if (/^(08|53|57P0)/.test(code) || /ECONNREFUSED|ECONNRESET|ETIMEDOUT|Connection terminated|timeout exceeded/.test(String((e as Error).message))) {
-    throw new StoreUnavailableError(`PostgreSQL (read models) unavailable: ${(e as Error).message}`, e);
-  }
+  if (e instanceof StoreUnavailableError) throw e;
+  if (isPgUnavailable(e)) throw new StoreUnavailableError(`PostgreSQL (read models) unavailable: ${(e as Error).message}`, e);
   throw e;
 }
 
@@ -130,8 +129,7 @@ export class PostgresDb implements SqlDb {
   readonly pool: Pool;
 
   constructor(connectionString: string, readonly schema = 'public') {
-    this.pool = new Pool({ connectionString, max: 5, connectionTimeoutMillis: 10_000, options: `-c search_path=${schema}` } as any);
-    this.pool.on('error', () => undefined);
+    this.pool = resilientPool({ connectionString, max: 5, connectionTimeoutMillis: 10_000, options: `-c search_path=${schema}` });
   }
 
   async run(sql: string, params: unknown[] = []): Promise<void> {
@@ -149,15 +147,17 @@ export class PostgresDb implements SqlDb {
   async transaction<T>(work: (tx: SqlDb) => Promise<T>): Promise<T> {
     const client = await this.pool.connect().catch(unavailable);
     try {
-      await client.query('BEGIN');
+      await client.query('BEGIN').catch(unavailable);
       const result = await work(new PgClientDb(client));
-      await client.query('COMMIT');
+      await client.query('COMMIT').catch(unavailable);
+      client.release();
       return result;
     } catch (e) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      // A lost connection goes back to the pool as broken (the pool then drops it), not reused.
+      let broken: Error | undefined = e instanceof StoreUnavailableError ? e : undefined;
+      if (!broken) await client.query('ROLLBACK').catch((r: Error) => (broken = r));
+      client.release(broken);
       throw e;
-    } finally {
-      client.release();
     }
   }
 

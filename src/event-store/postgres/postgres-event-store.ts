@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Client, DatabaseError, Pool, PoolClient } from 'pg';
+import { isPgUnavailable, resilientPool } from '../../common/pg-pool';
 import { assertDistinctIds, repeatedAppendResult, StoredId } from '../append-rules';
 import { SubscriptionHub } from '../catch-up-subscription';
 import {
@@ -82,11 +83,6 @@ function toRecorded(r: Row): RecordedEvent {
   };
 }
 
-/** SQLSTATE classes meaning "cannot reach or use the server now", as opposed to a bad request. */
-const UNAVAILABLE_SQLSTATE = /^(08|53|57P0[1-3]|58|28|3D000|40001|40P01)/;
-const UNAVAILABLE_MESSAGE =
-  /Connection terminated|not queryable|Cannot use a pool after calling end|timeout exceeded when trying to connect/;
-
 /**
  * PostgreSQL adapter.
  *
@@ -146,13 +142,11 @@ export class PostgresEventStore implements EventStore {
       Buffer.byteLength(channel) <= 63
         ? channel
         : `docket_events_${createHash('sha256').update(this.schema).digest('hex').slice(0, 32)}`;
-    this.pool = new Pool({
+    this.pool = resilientPool({
       connectionString: options.connectionString,
       max: options.poolSize ?? 10,
       connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
     });
-    // An idle client losing its connection emits here; unhandled, it would kill the process.
-    this.pool.on('error', () => undefined);
     this.hub = new SubscriptionHub((o) => this.readAll(o), { pollIntervalMs: options.pollIntervalMs ?? 1000 });
   }
 
@@ -463,12 +457,6 @@ export class PostgresEventStore implements EventStore {
 
   private unavailable(error: unknown): unknown {
     if (error instanceof StoreUnavailableError) return error;
-    const code = (error as { code?: unknown })?.code;
-    const isDbError = error instanceof DatabaseError;
-    const down = isDbError
-      ? typeof code === 'string' && UNAVAILABLE_SQLSTATE.test(code)
-      : (typeof code === 'string' && /^E[A-Z]+$/.test(code)) ||
-        (error instanceof Error && UNAVAILABLE_MESSAGE.test(error.message));
-    return down ? new StoreUnavailableError(`PostgreSQL event store: ${(error as Error).message}`, error) : error;
+    return isPgUnavailable(error) ? new StoreUnavailableError(`PostgreSQL event store: ${(error as Error).message}`, error) : error;
   }
 }
