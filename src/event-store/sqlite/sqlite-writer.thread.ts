@@ -7,11 +7,15 @@
  * It decides nothing the store's rules decide: for an append whose ids are already stored, or
  * whose expected revision does not hold, it writes nothing and reports what it found; the main
  * thread turns that into the same result or error every adapter gives (append-rules.ts,
- * checkExpected). This module imports nothing of Docket's at run time, so it can be loaded on
- * its own (from dist/, or compiled alone from the TypeScript sources).
+ * checkExpected). Where the main thread asks (WireAppend.prevHash), it also links the events of
+ * an append into their stream's hash chain: the hashing (canonical JSON and SHA-256 of every
+ * event) then costs the service's event loop nothing. Of Docket it imports only the linking
+ * (chained-append.ts, pure functions over node:crypto), so it can be loaded on its own (from
+ * dist/, or compiled from the TypeScript sources).
  */
 import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
+import { linkAfter } from '../chained-append';
 import type { WireAppend, WireExpected, WireOutcome, WriterOptions, WriterReply, WriterRequest } from './sqlite-writer';
 
 const options = workerData as WriterOptions;
@@ -59,6 +63,19 @@ function appendOne(a: WireAppend, now: string): WireOutcome {
   return { kind: 'written', next: revision, position };
 }
 
+/**
+ * Links an append's events with linkEvents' own code (linkAfter), rewriting their metadata JSON
+ * in place; their hashes, in order. An append the main thread linked itself gets undefined.
+ */
+function link(a: WireAppend): string[] | undefined {
+  if (a.prevHash === undefined) return undefined;
+  const events = a.ids.map((id, i) => ({ id, type: a.types[i], data: JSON.parse(a.data[i]), metadata: JSON.parse(a.metadata[i]) }));
+  return linkAfter(a.prevHash, events).map((e, i) => {
+    a.metadata[i] = JSON.stringify(e.metadata);
+    return e.metadata!.hash as string;
+  });
+}
+
 const failure = (error: unknown) => ({ message: (error as Error)?.message ?? String(error), code: (error as { code?: string })?.code });
 
 /** One append in a savepoint of the group: a failing one rolls back alone. */
@@ -82,7 +99,13 @@ parentPort!.on('message', (request: WriterRequest | 'close') => {
   }
   let reply: WriterReply;
   try {
-    reply = { seq: request.seq, outcomes: groupCommit(request.appends) };
+    // Hashed before the transaction, which holds the file's write lock.
+    const hashes = request.appends.map(link);
+    const outcomes = groupCommit(request.appends);
+    outcomes.forEach((o, i) => {
+      if (hashes[i] && (o.kind === 'written' || o.kind === 'stored')) o.hashes = hashes[i];
+    });
+    reply = { seq: request.seq, outcomes };
   } catch (error) {
     reply = { seq: request.seq, failed: failure(error) };
   }

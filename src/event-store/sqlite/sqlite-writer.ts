@@ -35,12 +35,18 @@ export interface WireAppend {
   types: string[];
   data: string[];
   metadata: string[];
+  /**
+   * Set when the thread links the events (appendLinked): the hash of the event before the first.
+   * Their metadata has no prevHash and hash yet; the thread adds both, as linkEvents would.
+   */
+  prevHash?: string;
 }
 
 export type WireOutcome =
-  | { kind: 'written'; next: number; position: number }
+  /** `hashes`: each event's hash, when the thread linked them (WireAppend.prevHash). */
+  | { kind: 'written'; next: number; position: number; hashes?: string[] }
   /** Some ids were stored already (where, by index); nothing was written. */
-  | { kind: 'stored'; ids: ({ streamId: string; revision: number; position: number } | null)[] }
+  | { kind: 'stored'; ids: ({ streamId: string; revision: number; position: number } | null)[]; hashes?: string[] }
   /** The expected revision did not hold; nothing was written. */
   | { kind: 'conflict'; current: number }
   | { kind: 'failed'; message: string; code?: string };
@@ -56,16 +62,22 @@ export interface Append {
   streamId: string;
   events: EventData[];
   options: AppendOptions;
+  /** The events are not linked yet: the hash they follow (see WireAppend.prevHash). */
+  prevHash?: string;
 }
 
-export const toWire = (a: Append): WireAppend => ({
-  streamId: a.streamId,
-  expected: a.options.expectedRevision ?? null,
-  ids: a.events.map((e) => e.id),
-  types: a.events.map((e) => e.type),
-  data: a.events.map((e) => JSON.stringify(e.data ?? null)),
-  metadata: a.events.map((e) => JSON.stringify(e.metadata ?? {})),
-});
+export function toWire(a: Append): WireAppend {
+  const wire: WireAppend = {
+    streamId: a.streamId,
+    expected: a.options.expectedRevision ?? null,
+    ids: a.events.map((e) => e.id),
+    types: a.events.map((e) => e.type),
+    data: a.events.map((e) => JSON.stringify(e.data ?? null)),
+    metadata: a.events.map((e) => JSON.stringify(e.metadata ?? {})),
+  };
+  if (a.prevHash !== undefined) wire.prevHash = a.prevHash;
+  return wire;
+}
 
 /** SQLite result codes that mean "the storage failed or is busy", not "the request was wrong". */
 export const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY|PROTOCOL|NOMEM|NOLFS|AUTH)/;
