@@ -129,7 +129,18 @@ ${[...kept, ...rows].join('\n')}
     the hashing, the statements, the commit), the projection thread (about 25 µs), V8's
     helper and the load generator (0.35–0.4 of a core) share the 2 cores with it;
   - with 64 connections, the rate is 64 divided by the latency, so every pause of the loop
-    (scavenges of 3 ms, a WAL checkpoint) shows in both p99 and the rate.
+    (scavenges of 3 ms, a WAL checkpoint) shows in both p99 and the rate;
+  - the 2 cores themselves, counted over all of the process's threads
+    (\`/proc/<pid>/task/*/stat\`, 5 s loads, a slow phase at about 3,000 commands/s): the
+    service spent 340–420 µs of CPU per command, the event loop 190–250 of them, the writer
+    thread 80–100, the projection thread 37–45 and V8's four GC helpers 30–50 together; the
+    floor spent 150–160 (event loop 100, writer thread 50). The load generator takes about
+    0.12 of a core per 1,000 requests/s (0.38 at 3,000, 0.6 at 6,000), so at 5,000 commands/s
+    the service would have 1.4 cores, at most 280 µs per command even with the 2 cores shared
+    perfectly: at that pace no scheduling reaches the target, and only in the fast phases,
+    when the same work costs about a third less, is it within reach. The service's
+    own code is spread thin in the profile (no function of it above 2 % of the loop), and
+    about 40 KB is allocated per command, a quarter of it by Nest's router.
 
   Measured and left out, as no pair showed a gain beyond the noise: a thread that checkpoints
   the WAL; more groups in flight to the writer thread; committing groups of up to four appends
@@ -137,7 +148,7 @@ ${[...kept, ...rows].join('\n')}
   written in loops; a larger WAL autocheckpoint (8,000 pages); a lower scheduling priority for
   the writer or the projection thread; telling the projection thread of commits once per
   linger rather than once per group commit (alone it measured the same; it goes with the
-  longer linger, which gained); \`--v8-pool-size=0\` (one V8 background thread on 2 cores
+  longer linger, which gained); a linger of 250 ms rather than 50 (0.99 over 8 pairs); \`--v8-pool-size=0\` (one V8 background thread on 2 cores
   instead of four: 1.08 over 8 alternated runs, then 1.03 over 10 more, within the noise).
   16 MiB semi-spaces halved the scavenges in one run, but would cost about 16 MB of RSS
   against the memory target; not pursued.
