@@ -180,7 +180,7 @@ Runs that share the machine with other work (a CI install, tests) report lower r
 machine and date above say when these were taken.
 
 Regenerate with \`npm run bench\` (full, under 10 minutes on 2 cores) or
-\`npm run bench -- --quick\` (under 2 minutes); \`-- --only NAME\` runs one bench.
+\`npm run bench -- --quick\` (under 2 minutes: smaller data, shorter runs, HTTP at synchronous=FULL only); \`-- --only NAME\` runs one bench.
 `;
 }
 
