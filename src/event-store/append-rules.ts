@@ -21,7 +21,7 @@ export function assertDistinctIds(streamId: string, events: EventData[]): void {
 /**
  * Idempotent append, shared by every adapter so they agree: a batch whose ids are all already in this
  * stream is a retry and answers as the first append did (checked before the expected revision, so a
- * retry with the then-valid revision still succeeds). Any other overlap is an error.
+ * retry with the then-valid revision still succeeds), and says so (repeated). Any other overlap is an error.
  * Returns undefined when none of the ids is stored yet.
  */
 export function repeatedAppendResult(
@@ -40,5 +40,5 @@ export function repeatedAppendResult(
   }
   if (!last) return undefined;
   if (found !== events.length) throw new DuplicateEventError(events[0].id, streamId, streamId);
-  return { nextExpectedRevision: last.revision, position: last.position };
+  return { nextExpectedRevision: last.revision, position: last.position, repeated: true };
 }

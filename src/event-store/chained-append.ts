@@ -73,6 +73,11 @@ function linksItself(store: EventStore): store is LinkingEventStore {
  * Appends events after `head` (null: the stream must not exist yet) with the expected
  * revision and the hash chain; a ConcurrencyError when another writer got there first.
  * `position` is the global position of the last event written. Every stream of the log (campaigns, evaluations) is written through here.
+ *
+ * When every id was stored already (a retry, or another writer appended the same ids first, as
+ * two instances issuing the same reminder do), nothing is written and the events returned are
+ * the ones the log holds, read back: their metadata, and so their hashes, are the first writer's,
+ * and a caller that keeps the last one as its head links the next append to the real chain.
  */
 export async function appendChained(
   store: EventStore,
@@ -89,5 +94,13 @@ export async function appendChained(
     result = await store.appendToStream(streamId, data, { expectedRevision: head ? head.revision : 'no_stream' });
   }
   const first = result.nextExpectedRevision - data.length + 1;
+  if (result.repeated) {
+    const ids = new Set(data.map((d) => d.id));
+    let stored = await store.readStream(streamId, { fromRevision: first, maxCount: data.length });
+    // They were appended together, so they end at the revision reported; should they not have been, find them.
+    if (stored.length !== data.length || stored.some((e) => !ids.has(e.id))) stored = (await store.readStream(streamId)).filter((e) => ids.has(e.id));
+    const events = stored.map(({ id, type, data, metadata, revision }) => ({ id, type, data, metadata, revision }) as ChainedEvent);
+    return { events, position: result.position };
+  }
   return { events: data.map((d, i) => ({ ...d, revision: first + i }) as ChainedEvent), position: result.position };
 }

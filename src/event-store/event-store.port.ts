@@ -37,6 +37,13 @@ export interface AppendResult {
   nextExpectedRevision: number;
   /** Global position of the last event written (or of the existing event, for a duplicate). */
   position: number;
+  /**
+   * Every event of the append was in the stream already (the same ids: a retry, or another
+   * writer got there first with them): nothing was written, and the revision and position are
+   * the stored events'. Their data and metadata are the stored ones, which may differ from the
+   * append's (another writer's time, correlation id, hashes).
+   */
+  repeated?: true;
 }
 
 export interface ReadStreamOptions {

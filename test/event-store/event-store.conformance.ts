@@ -10,6 +10,8 @@ import {
   StoreUnavailableError,
   Subscription,
 } from '../../src/event-store/event-store.port';
+import { appendChained, ChainHead, UnchainedEvent } from '../../src/event-store/chained-append';
+import { verifyChain } from '../../src/audit/domain/hash-chain';
 
 /** What differs between adapters. The tests themselves are shared and never forked. */
 export interface EventStoreHarness {
@@ -188,12 +190,13 @@ export function describeEventStoreConformance(name: string, harness: EventStoreH
     });
 
     describe('idempotent append by event id', () => {
-      it('appending the same batch again is a no-op that returns the original result', async () => {
+      it('appending the same batch again is a no-op that returns the original result, marked repeated', async () => {
         const store = await fresh();
         const batch = evs(3);
         const first = await store.appendToStream('s', batch, { expectedRevision: 'no_stream' });
+        expect(first.repeated).toBeUndefined();
         const again = await store.appendToStream('s', batch, { expectedRevision: 'no_stream' });
-        expect(again).toEqual(first);
+        expect(again).toEqual<AppendResult>({ ...first, repeated: true });
         expect(await store.readAll()).toHaveLength(3);
       });
 
@@ -202,7 +205,7 @@ export function describeEventStoreConformance(name: string, harness: EventStoreH
         const batch = evs(2);
         const first = await store.appendToStream('s', batch, { expectedRevision: 'no_stream' });
         await store.appendToStream('s', evs(2), { expectedRevision: 1 });
-        expect(await store.appendToStream('s', batch, { expectedRevision: 'no_stream' })).toEqual<AppendResult>(first);
+        expect(await store.appendToStream('s', batch, { expectedRevision: 'no_stream' })).toEqual<AppendResult>({ ...first, repeated: true });
         expect(await store.streamRevision('s')).toBe(3);
       });
 
@@ -211,7 +214,7 @@ export function describeEventStoreConformance(name: string, harness: EventStoreH
         const batch = evs(2);
         const first = await store.appendToStream('s', batch, { expectedRevision: 'no_stream' });
         const reopened = track(await harness.reopen!(store));
-        expect(await reopened.appendToStream('s', batch, { expectedRevision: 'no_stream' })).toEqual(first);
+        expect(await reopened.appendToStream('s', batch, { expectedRevision: 'no_stream' })).toEqual<AppendResult>({ ...first, repeated: true });
         expect(await readEverything(reopened)).toHaveLength(2);
       });
 
@@ -223,6 +226,23 @@ export function describeEventStoreConformance(name: string, harness: EventStoreH
         expect(error).toBeInstanceOf(DuplicateEventError);
         expect(error).toMatchObject({ code: 'DUPLICATE_EVENT_ID', eventId: e.id, streamId: 'second', existingStreamId: 'first' });
         expect(await store.streamRevision('second')).toBe(-1);
+      });
+
+      it('a hash-chained append of ids another writer stored first answers with the stored events, so the next append links to the chain the log holds', async () => {
+        const store = await fresh();
+        // Two instances decide the same reminder (the same deterministic id) at the same moment; each stamps its own metadata.
+        const decided = (correlationId: string): UnchainedEvent[] => [
+          { id: 'reminder-1', type: 'ReminderIssued', data: { unit: 'u-1' }, metadata: { occurredAt: '2026-11-22T08:00:00.000Z', correlationId } },
+        ];
+        const head = await appendChained(store, 'reminders-c', null, [{ type: 'Opened', data: {}, metadata: {} }]);
+        const start: ChainHead = { revision: 0, hash: head.events[0].metadata.hash };
+        const firstWriter = await appendChained(store, 'reminders-c', start, decided('first'));
+        const secondWriter = await appendChained(store, 'reminders-c', start, decided('second')); // its head is behind, its ids stored
+        expect(secondWriter.events).toEqual(firstWriter.events);
+        expect(secondWriter.events[0].metadata.correlationId).toBe('first');
+        const last = secondWriter.events[0];
+        await appendChained(store, 'reminders-c', { revision: last.revision, hash: last.metadata.hash }, [{ type: 'Next', data: {}, metadata: {} }]);
+        expect(verifyChain(await store.readStream('reminders-c'))).toMatchObject({ ok: true, events: 3 });
       });
 
       it('a batch that repeats only part of an earlier append is refused', async () => {

@@ -55,7 +55,7 @@ describe('SQLite store writer thread', () => {
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled', 'fulfilled']);
     expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(ConcurrencyError);
     expect((results[2] as PromiseRejectedResult).reason).toBeInstanceOf(DuplicateEventError);
-    expect((results[3] as PromiseFulfilledResult<unknown>).value).toEqual({ nextExpectedRevision: 0, position: 1 });
+    expect((results[3] as PromiseFulfilledResult<unknown>).value).toEqual({ nextExpectedRevision: 0, position: 1, repeated: true });
     expect((await store.readAll()).map((e) => e.id)).toEqual(['a-0', 'a-1', 'c-0', 'c-1']);
     await store.close();
   });
