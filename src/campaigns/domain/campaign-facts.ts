@@ -1,6 +1,6 @@
 import { addDuration } from '../../workflows/domain/duration';
 import type { EvaluationFact, GuardFacts, UnitStatus } from '../../workflows/domain/guards';
-import { CampaignEvaluation, CampaignState, stageOf } from './campaign-state';
+import { CampaignEvaluation, CampaignState, openedInOrder, stageOf } from './campaign-state';
 import type { WorkflowDefinition } from '../../workflows/domain/workflow-definition';
 
 /** The deadline of a stage as this campaign sees it: absolute (set at launch) wins over the definition's relative one. */
@@ -45,7 +45,7 @@ export function guardFacts(state: CampaignState, now: Date): GuardFacts {
  */
 export function currentEvaluations(state: CampaignState, evaluation: string): CampaignEvaluation[] {
   const latest = new Map<string, CampaignEvaluation>();
-  for (const e of Object.values(state.evaluations)) {
+  for (const e of openedInOrder(state)) {
     if (e.evaluation !== evaluation) continue;
     const key = e.unit ?? '';
     latest.delete(key);

@@ -5,7 +5,7 @@ import type { CampaignState } from './campaign-state';
  * or CampaignState changes what a fold produces: snapshots of another format are ignored
  * (the campaign is folded from the log again and a new snapshot replaces the old one).
  */
-export const SNAPSHOT_FORMAT = 1;
+export const SNAPSHOT_FORMAT = 2; // 2: evaluations carry openedRevision
 
 /** A folded state at a revision, tied to the log by the hash of its last event. */
 export interface CampaignSnapshot {

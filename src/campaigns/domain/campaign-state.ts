@@ -36,6 +36,8 @@ export interface CampaignEvaluation {
   unit?: string;
   status: 'open' | 'closed';
   openedAt: string;
+  /** The campaign revision that opened it: evaluations in opening order sort by it (their ids may look like numbers, which objects list first). */
+  openedRevision: number;
   closedAt?: string;
   issued: number;
   cast?: number;
@@ -62,11 +64,20 @@ export interface CampaignState {
   unitIds: Set<string>;
   deadlines: Record<string, string>;
   deliverables: DeliverableMatrix;
-  /** Evaluations opened in the campaign, by evaluation id, in opening order. */
+  /** Evaluations opened in the campaign, by evaluation id (in opening order: see openedInOrder). */
   evaluations: Record<string, CampaignEvaluation>;
   stages: StageVisit[];
   /** Idempotency-Key → the revision range it produced and the request fingerprint. */
   idempotency: Map<string, { firstRevision: number; lastRevision: number; requestHash?: string }>;
+}
+
+/**
+ * The campaign's evaluations in the order they were opened. Not Object.values(state.evaluations):
+ * an object lists keys that look like integers ("9", "10") first, in numeric order, whatever the
+ * order they were added in, and evaluation ids may look like that.
+ */
+export function openedInOrder(state: Pick<CampaignState, 'evaluations'>): CampaignEvaluation[] {
+  return Object.values(state.evaluations).sort((a, b) => a.openedRevision - b.openedRevision);
 }
 
 export function stageOf(def: WorkflowDefinition, stageId: string): StageDefinition {
@@ -156,6 +167,7 @@ export function evolve(state: CampaignState | null, event: RecordedCampaignEvent
         ...(d.unit !== undefined ? { unit: d.unit } : {}),
         status: 'open',
         openedAt: at,
+        openedRevision: event.revision,
         issued: d.issued,
         groups,
       };

@@ -1,4 +1,4 @@
-import { CampaignEvaluation, CampaignState, DeliverableRecord, stageOf } from './campaign-state';
+import { CampaignEvaluation, CampaignState, DeliverableRecord, openedInOrder, stageOf } from './campaign-state';
 import { stageDeadline } from './campaign-facts';
 import { TransitionOption, transitionOptions } from './decide';
 
@@ -92,7 +92,7 @@ export function campaignView(state: CampaignState, now: Date): CampaignView {
       return { id: u.id, name: u.name, deliverables };
     }),
     transitions: transitionOptions(state, now),
-    evaluations: Object.values(state.evaluations).map(evaluationSummary),
+    evaluations: openedInOrder(state).map(evaluationSummary),
   };
   if (state.completedAt) view.completedAt = state.completedAt;
   return view;

@@ -3,6 +3,7 @@ import type { WorkflowDefinition } from '../../workflows/domain/workflow-definit
 import type { CampaignEvent } from './campaign-events';
 import { currentEvaluations, guardFacts } from './campaign-facts';
 import { replay } from './campaign-state';
+import { campaignView } from './campaign-view';
 import { recorded } from '../../../test/support/campaign-spec';
 
 const T = (s: string) => ({ zh: s, en: s });
@@ -86,6 +87,16 @@ describe('evaluations as the campaign records them', () => {
       { type: 'StageAdvanced', data: { from: 'supervision', to: 'done', event: 'COMPLETE' } },
       { type: 'CampaignCompleted', data: { stage: 'done' } },
     ]);
+  });
+
+  it('takes the latest opened as the current one even when the ids look like numbers (an object would list "9" before "10")', () => {
+    const history = [launched, openedFor('10'), closedWith('10', 50), openedFor('9')];
+    const state = replay(recorded(history))!;
+    expect(currentEvaluations(state, 'appraisal').map((e) => [e.id, e.status])).toEqual([['9', 'open']]);
+    expect(campaignView(state, new Date()).evaluations.map((e: { id: string }) => e.id)).toEqual(['10', '9']);
+    given(history)
+      .when({ type: 'TriggerTransition', data: { event: 'COMPLETE' } })
+      .thenRefuses('GUARD_REJECTED', { blockers: [{ guard: 'evaluationClosed', evaluation: 'appraisal', open: ['9'] }, { guard: 'minTurnout', evaluation: 'appraisal', turnout: null, required: 0.8 }] });
   });
 
   it('keeps what the guards need in the campaign view: one summary per evaluation', () => {
