@@ -84,7 +84,7 @@ export async function appendChained(
   streamId: string,
   head: ChainHead | null,
   events: readonly UnchainedEvent[],
-): Promise<{ events: ChainedEvent[]; position: number }> {
+): Promise<{ events: ChainedEvent[]; position: number; repeated?: true }> {
   let data: EventData[];
   let result: AppendResult;
   if (linksItself(store)) {
@@ -100,7 +100,7 @@ export async function appendChained(
     // They were appended together, so they end at the revision reported; should they not have been, find them.
     if (stored.length !== data.length || stored.some((e) => !ids.has(e.id))) stored = (await store.readStream(streamId)).filter((e) => ids.has(e.id));
     const events = stored.map(({ id, type, data, metadata, revision }) => ({ id, type, data, metadata, revision }) as ChainedEvent);
-    return { events, position: result.position };
+    return { events, position: result.position, repeated: true };
   }
   return { events: data.map((d, i) => ({ ...d, revision: first + i }) as ChainedEvent), position: result.position };
 }

@@ -5,8 +5,10 @@ import type { SqlDb } from '../projections/sql-db';
 
 /**
  * rm_reminders: every reminder issued (the inbox GET /api/reminders answers from);
- * rm_reminder_timers: per campaign, the stage and deadline its schedule was computed for
- * and when its next reminder falls due (the due index the scheduler scans).
+ * rm_reminder_due: per campaign, the revision, stage and deadline its schedule was last
+ * decided at and when its next reminder falls due (the due index the scheduler scans). It
+ * replaces rm_reminder_timers, which had no revision: a campaign that changed after its
+ * schedule had run out (a plan returned after the last reminder) was never visited again.
  */
 export const REMINDER_READ_MODEL_SCHEMA = [
   `CREATE TABLE IF NOT EXISTS rm_reminders (
@@ -16,12 +18,13 @@ export const REMINDER_READ_MODEL_SCHEMA = [
   `CREATE INDEX IF NOT EXISTS rm_reminders_unit ON rm_reminders (unit_id, position)`,
   `CREATE INDEX IF NOT EXISTS rm_reminders_campaign ON rm_reminders (campaign_id, position)`,
   `CREATE INDEX IF NOT EXISTS rm_reminders_position ON rm_reminders (position)`,
-  `CREATE TABLE IF NOT EXISTS rm_reminder_timers (
-     campaign_id TEXT PRIMARY KEY, stage TEXT NOT NULL, stage_entered_at TEXT NOT NULL, deadline TEXT NOT NULL, next_due_at TEXT)`,
-  `CREATE INDEX IF NOT EXISTS rm_reminder_timers_due ON rm_reminder_timers (next_due_at)`,
+  `DROP TABLE IF EXISTS rm_reminder_timers`,
+  `CREATE TABLE IF NOT EXISTS rm_reminder_due (
+     campaign_id TEXT PRIMARY KEY, revision BIGINT NOT NULL, stage TEXT NOT NULL, stage_entered_at TEXT NOT NULL, deadline TEXT NOT NULL, next_due_at TEXT)`,
+  `CREATE INDEX IF NOT EXISTS rm_reminder_due_next ON rm_reminder_due (next_due_at)`,
 ];
 
-export const REMINDER_READ_MODEL_TABLES = ['rm_reminders', 'rm_reminder_timers'];
+export const REMINDER_READ_MODEL_TABLES = ['rm_reminders', 'rm_reminder_due'];
 
 export interface ReminderRow {
   id: string;

@@ -18,6 +18,7 @@ import { decideReminders, escalationPoint, LateUnit, lateUnitsOf, latestReminder
 
 interface Candidate {
   id: string;
+  revision: number | string;
   stage: string;
   deadline: string;
   stage_entered_at: string;
@@ -52,6 +53,8 @@ interface CampaignRows {
 /** A campaign's row of the due index: the schedule it was computed for and its next due point. */
 interface Timer {
   campaignId: string;
+  /** The campaign's revision the visit decided at. */
+  revision: number;
   stage: string;
   stageEnteredAt: string;
   deadline: string;
@@ -134,11 +137,14 @@ export class ReminderScheduler implements OnApplicationBootstrap, OnModuleDestro
     // Read our own writes: a submission this instance just took must be in the due index.
     await this.projector.waitFor(this.repo.lastPosition);
     // In launch order: the same scan visits (and appends) in the same order on every dialect.
+    // A campaign that changed since its last visit is visited again, whatever its next due point:
+    // a unit may be late now that was not then (a plan returned after the last reminder), and
+    // the campaign must get what an instance deciding it afresh would give it.
     const candidates = await this.db.all<Candidate>(
-      `SELECT c.id, c.stage, c.deadline, c.stage_entered_at, c.definition_hash
-       FROM rm_campaigns c LEFT JOIN rm_reminder_timers t ON t.campaign_id = c.id
+      `SELECT c.id, c.revision, c.stage, c.deadline, c.stage_entered_at, c.definition_hash
+       FROM rm_campaigns c LEFT JOIN rm_reminder_due t ON t.campaign_id = c.id
        WHERE c.status = 'active' AND c.deadline IS NOT NULL
-         AND (t.campaign_id IS NULL OR t.stage <> c.stage OR t.deadline <> c.deadline OR t.stage_entered_at <> c.stage_entered_at
+         AND (t.campaign_id IS NULL OR t.revision <> c.revision OR t.stage <> c.stage OR t.deadline <> c.deadline OR t.stage_entered_at <> c.stage_entered_at
               OR (t.next_due_at IS NOT NULL AND t.next_due_at <= ?))
        ORDER BY c.launched_at, c.id`,
       [nowIso],
@@ -182,7 +188,7 @@ export class ReminderScheduler implements OnApplicationBootstrap, OnModuleDestro
   private async visit(c: Candidate, now: Date): Promise<{ timer: Timer; outcome?: number | string }> {
     const def = await this.defs.get(this.db, c.definition_hash);
     const policy = stageOf(def, c.stage).reminders;
-    const timer: Timer = { campaignId: c.id, stage: c.stage, stageEnteredAt: c.stage_entered_at, deadline: c.deadline, nextDueAt: null };
+    const timer: Timer = { campaignId: c.id, revision: Number(c.revision), stage: c.stage, stageEnteredAt: c.stage_entered_at, deadline: c.deadline, nextDueAt: null };
     if (!policy) return { timer };
     let outcome: number | string | undefined;
     if (latestReminderPoint(c.deadline, policy, now) || escalationPoint(c.deadline, policy, now)) outcome = await this.remind(c.id, now);
@@ -194,9 +200,9 @@ export class ReminderScheduler implements OnApplicationBootstrap, OnModuleDestro
   private async saveTimers(timers: Timer[]): Promise<void> {
     if (timers.length === 0) return;
     await this.db.run(
-      `INSERT INTO rm_reminder_timers (campaign_id, stage, stage_entered_at, deadline, next_due_at) VALUES ${timers.map(() => '(?, ?, ?, ?, ?)').join(', ')}
-       ON CONFLICT (campaign_id) DO UPDATE SET stage = excluded.stage, stage_entered_at = excluded.stage_entered_at, deadline = excluded.deadline, next_due_at = excluded.next_due_at`,
-      timers.flatMap((t) => [t.campaignId, t.stage, t.stageEnteredAt, t.deadline, t.nextDueAt]),
+      `INSERT INTO rm_reminder_due (campaign_id, revision, stage, stage_entered_at, deadline, next_due_at) VALUES ${timers.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}
+       ON CONFLICT (campaign_id) DO UPDATE SET revision = excluded.revision, stage = excluded.stage, stage_entered_at = excluded.stage_entered_at, deadline = excluded.deadline, next_due_at = excluded.next_due_at`,
+      timers.flatMap((t) => [t.campaignId, t.revision, t.stage, t.stageEnteredAt, t.deadline, t.nextDueAt]),
     );
   }
 
@@ -225,7 +231,7 @@ export class ReminderScheduler implements OnApplicationBootstrap, OnModuleDestro
       if (events.length === 0) return 'already issued';
       try {
         const correlationId = randomUUID();
-        const { events: written, position } = await appendChained(
+        const { events: written, position, repeated } = await appendChained(
           this.store,
           remindersStream(campaignId),
           stream.head,
@@ -235,7 +241,8 @@ export class ReminderScheduler implements OnApplicationBootstrap, OnModuleDestro
         const last = written[written.length - 1];
         stream.head = { revision: last.revision, hash: last.metadata.hash };
         for (const e of events) stream.issued.add(e.id);
-        return events.length;
+        // Another instance appended these very reminders first: they are its to count.
+        return repeated ? 0 : events.length;
       } catch (e) {
         // Another instance issued some of them first: catch up and decide again.
         if (e instanceof ConcurrencyError || e instanceof DuplicateEventError) {
