@@ -14,6 +14,7 @@ import {
   Max,
   MaxLength,
   Min,
+  IsObject,
   ValidateNested,
   ValidationArguments,
   registerDecorator,
@@ -94,6 +95,7 @@ export class LaunchCampaignDto {
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(LIMITS.units)
+  @IsObject({ each: true }) // an array inside the array is not an element: ValidateNested would walk into it
   @ValidateNested({ each: true })
   @Type(() => UnitDto)
   units: UnitDto[];

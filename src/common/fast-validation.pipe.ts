@@ -3,6 +3,7 @@ import { getMetadataStorage, isIn, isInt, isNumber, isString, isURL, length, mat
 import type { ValidationMetadata } from 'class-validator/types/metadata/ValidationMetadata';
 import type { MetadataStorage } from 'class-transformer/types/MetadataStorage';
 import { TransformationType } from 'class-transformer';
+import { DomainError } from './domain/domain-error';
 
 // class-transformer keeps its metadata (@Type, @Transform, @Expose, @Exclude) here; it exports no public accessor.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -65,6 +66,21 @@ function planFor(metatype: new () => unknown): Plan | null {
  * are the common case (every submission), and the pipe's generic machinery was about a tenth
  * of a command's CPU.
  */
+/** Objects and arrays within objects and arrays, at most: far more than any request needs. */
+export const MAX_BODY_DEPTH = 32;
+
+/** Whether `value` holds objects or arrays more than `max` levels deep (walked without recursion). */
+export function nestedDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 @Injectable()
 export class FastValidationPipe implements PipeTransform {
   private readonly plans = new Map<unknown, Plan | null>();
@@ -75,6 +91,11 @@ export class FastValidationPipe implements PipeTransform {
     if (meta.type === 'body' && typeof meta.metatype === 'function') {
       const fast = this.tryFast(value, meta.metatype as new () => unknown);
       if (fast !== undefined) return fast;
+    }
+    // class-transformer and class-validator recurse: a body nested a few thousand levels deep
+    // (18 KB of brackets) would overflow the stack. No DTO here nests deeper than a few levels.
+    if ((meta.type === 'body' || meta.type === 'query') && nestedDeeperThan(value, MAX_BODY_DEPTH)) {
+      throw new DomainError('VALIDATION_FAILED', `the ${meta.type === 'body' ? 'body' : meta.type} is nested deeper than ${MAX_BODY_DEPTH} levels`);
     }
     return this.pipe.transform(value, meta);
   }

@@ -16,6 +16,7 @@ import {
   Max,
   MaxLength,
   Min,
+  IsObject,
   ValidateNested,
   ValidationArguments,
   registerDecorator,
@@ -114,6 +115,7 @@ export class OpenEvaluationDto {
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(EVALUATION_LIMITS.subjects)
+  @IsObject({ each: true }) // an array inside the array is not an element: ValidateNested would walk into it
   @ValidateNested({ each: true })
   @Type(() => SubjectDto)
   subjects?: SubjectDto[];
@@ -123,6 +125,7 @@ export class OpenEvaluationDto {
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(EVALUATION_LIMITS.groups)
+  @IsObject({ each: true }) // an array inside the array is not an element: ValidateNested would walk into it
   @ValidateNested({ each: true })
   @Type(() => VoterGroupDto)
   groups?: VoterGroupDto[];

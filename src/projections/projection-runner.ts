@@ -46,6 +46,8 @@ export class ProjectionRunner {
   /** Global position up to which the read models are current. */
   position = 0;
   private closed = false;
+  /** Closed while a batch was failing: that batch and everything after it are left to the next start. */
+  private abandoned = false;
 
   constructor(
     readonly db: SqlDb,
@@ -142,6 +144,8 @@ export class ProjectionRunner {
 
   private flush(): Promise<void> {
     this.flushing = this.flushing.then(async () => {
+      // A batch given up on (closing while it failed) leaves a hole: nothing after it may be projected, or the checkpoint would pass over it.
+      if (this.abandoned) return;
       const batch = this.buffer;
       if (batch.length === 0) return;
       this.buffer = [];
@@ -152,7 +156,10 @@ export class ProjectionRunner {
           this.events.projected(this.position, changes);
           return;
         } catch (e) {
-          if (this.closed) return;
+          if (this.closed) {
+            this.abandoned = true; // projected again from the checkpoint by the next start
+            return;
+          }
           this.events.warn(`projecting a batch failed (${(e as Error).message}); retrying`);
           await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** attempt)));
         }

@@ -325,6 +325,11 @@ describe('the public HTTP contract', () => {
         'VALIDATION_FAILED',
       );
       expect(nested.errors.map((e: any) => e.field).join(' ')).toMatch(/units/);
+      // An array inside the array is not a unit (a unit without an id once reached the log and stopped the read models).
+      for (const units of [[[{ id: 'b1', name: 'n' }]], [[]]]) {
+        const inner = await expectLaunchRefused({ id: freshId(), workflow: 'three-searches', title: 't', units }, 400, 'VALIDATION_FAILED');
+        expect(inner.errors.map((e: any) => e.field).join(' ')).toMatch(/units/);
+      }
       for (const body of [null, [], [1, 2], 'x', 42, true]) {
         await expectLaunchRefused(body, 400, body === null ? 'VALIDATION_FAILED' : 'VALIDATION_FAILED', {
           headers: { 'content-type': 'application/json' },
@@ -349,6 +354,24 @@ describe('the public HTTP contract', () => {
       );
       await expectRefusedAppendingNothing(id, () => call('POST', `/api/campaigns/${id}/transitions`, { body: { event: 7 } }), 400, 'VALIDATION_FAILED');
       await expectRefusedAppendingNothing(id, () => call('POST', `/api/campaigns/${id}/transitions`, { body: { event: 'advance' } }), 400, 'VALIDATION_FAILED');
+    });
+
+    it('refuses a body nested thousands of levels deep with 400 VALIDATION_FAILED, on every endpoint that validates one', async () => {
+      const id = freshId();
+      await launch(id);
+      const deep = '{"title":' + '{"a":'.repeat(3000) + '1' + '}'.repeat(3001);
+      const deepArray = '{"title":' + '['.repeat(5000) + ']'.repeat(5000) + '}';
+      for (const [path, raw] of [
+        ['/api/campaigns', deep],
+        [`/api/campaigns/${id}/submissions`, deep],
+        [`/api/campaigns/${id}/reviews`, deepArray],
+        [`/api/campaigns/${id}/transitions`, deep],
+        ['/api/webhooks', deepArray],
+      ]) {
+        const r = await call('POST', path, { body: raw, headers: { 'content-type': 'application/json' } });
+        expectProblem(r, 400, 'VALIDATION_FAILED');
+        expect(r.body.detail).toMatch(/nested deeper than/);
+      }
     });
 
     it('refuses unknown fields with 400 VALIDATION_FAILED naming the field', async () => {

@@ -58,6 +58,16 @@ describe('a democratic evaluation of three leaders by four voter groups, end to 
     if (docket) removeDir(docket.dataDir);
   });
 
+  it('refuses subjects or voter groups given as an array inside the array, opening nothing', async () => {
+    const before = (await docket.call('GET', `/api/campaigns/${CAMPAIGN}`)).body.revision;
+    const base = { evaluation: 'democratic-appraisal', unit: 'zhongxin-school', title: 't', subjects: leaders, groups: groups.map((g) => ({ id: g.id, ballots: g.ballots })) };
+    for (const body of [{ ...base, subjects: [leaders] }, { ...base, subjects: [[]] }, { ...base, groups: [base.groups] }]) {
+      const r = await docket.call('POST', `/api/campaigns/${CAMPAIGN}/evaluations`, { body });
+      expect([r.status, r.body.code]).toEqual([400, 'VALIDATION_FAILED']);
+    }
+    expect((await docket.call('GET', `/api/campaigns/${CAMPAIGN}`)).body.revision).toBe(before);
+  });
+
   it('opens the evaluation: tokens once, at least 128 random bits each, only their hashes stored', async () => {
     const opened = await docket.call('POST', `/api/campaigns/${CAMPAIGN}/evaluations`, {
       body: {

@@ -100,6 +100,10 @@ function launch(data: Extract<CampaignCommand, { type: 'LaunchCampaign' }>['data
   if (data.units.length === 0) throw new DomainError('NO_UNITS', 'a campaign needs at least one unit');
   const seen = new Set<string>();
   for (const u of data.units) {
+    // The HTTP layer validates units; a command from anywhere else must not log a unit without an id either.
+    if (typeof u?.id !== 'string' || u.id === '' || typeof u.name !== 'string') {
+      throw new DomainError('INVALID_UNIT', 'every unit needs a string id and name', { unit: typeof u?.id === 'string' ? u.id : null });
+    }
     if (seen.has(u.id)) throw new DomainError('DUPLICATE_UNIT', `unit ${u.id} is listed twice`, { unit: u.id });
     seen.add(u.id);
   }
