@@ -89,12 +89,21 @@ export class EvaluationService {
     return state;
   }
 
-  async open(campaignId: string, request: OpenRequest, meta: CommandMeta): Promise<Opened> {
+  /** `maxTokens`: refuse, before anything is written, an evaluation that would issue more tokens (a token sheet's limit). */
+  async open(campaignId: string, request: OpenRequest, meta: CommandMeta, options: { maxTokens?: number } = {}): Promise<Opened> {
     const campaign = await this.campaigns.load(campaignId);
     if (!campaign) throw new DomainError('CAMPAIGN_NOT_FOUND', `no campaign ${campaignId}`, { id: campaignId });
     if (campaign.status === 'completed') throw new DomainError('CAMPAIGN_COMPLETED', `campaign ${campaignId} is completed; nothing more can change`);
     const definition = evaluationToOpen(campaign, request.evaluation, request.unit);
     const setup = resolveSetup(definition, request, campaign.units);
+    const issued = setup.groups.reduce((n, g) => n + g.ballots, 0);
+    if (options.maxTokens !== undefined && issued > options.maxTokens) {
+      throw new DomainError(
+        'TOKEN_SHEET_TOO_LARGE',
+        `a token sheet holds at most ${options.maxTokens} slips and this evaluation would issue ${issued} tokens: open it without format=html and print its tokens in batches`,
+        { issued, max: options.maxTokens },
+      );
+    }
     const id = request.id ?? `ev-${randomBytes(10).toString('hex')}`;
 
     const tokens: Record<string, string[]> = {};
@@ -128,7 +137,7 @@ export class EvaluationService {
             stage: campaign.stage,
             title: data.title,
             ...(request.unit !== undefined ? { unit: request.unit } : {}),
-            issued: setup.groups.reduce((n, g) => n + g.ballots, 0),
+            issued,
             groups: Object.fromEntries(setup.groups.map((g) => [g.id, { issued: g.ballots }])),
           },
         },

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Logger, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiExcludeEndpoint, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -9,7 +9,7 @@ import { CastBallotDto, castBallotBody, EVALUATION_ID, OpenEvaluationDto, OpenEv
 import { CommandMeta, EvaluationService, notFound } from './evaluation.service';
 import { ballotPageCsp, ballotPageHtml } from './html/ballot-page';
 import { esc } from './html/escape';
-import { tokenSheetHtml } from './html/token-sheet';
+import { renderTokenSheet, TOKEN_SHEET_MAX_SLIPS } from './html/token-sheet-render';
 
 const CAMPAIGN_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
 const HOST = /^(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$/;
@@ -35,6 +35,8 @@ function requestOrigin(req: FastifyRequest): string {
 @ApiTags('evaluations')
 @Controller()
 export class EvaluationsController {
+  private readonly logger = new Logger('Evaluations');
+
   constructor(private readonly evaluations: EvaluationService) {}
 
   @Post('api/campaigns/:id/evaluations')
@@ -55,20 +57,28 @@ export class EvaluationsController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     if (!CAMPAIGN_ID.test(id)) throw new DomainError('CAMPAIGN_NOT_FOUND', `no campaign ${id.slice(0, 80)}`, { id: id.slice(0, 80) });
-    const opened = await this.evaluations.open(id, { ...body }, meta(actor, headers));
+    const sheet = query.format === 'html';
+    const opened = await this.evaluations.open(id, { ...body }, meta(actor, headers), sheet ? { maxTokens: TOKEN_SHEET_MAX_SLIPS } : {});
     void reply
       .status(201)
       .header('Location', `/api/evaluations/${opened.view.id}`)
       .header('Cache-Control', 'no-store');
-    if (query.format === 'html') {
-      void reply.header('Content-Type', 'text/html; charset=utf-8').header('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'");
-      return tokenSheetHtml({
-        evaluationId: opened.view.id,
-        title: opened.view.title,
-        groups: opened.groups,
-        tokens: opened.tokens,
-        publicUrl: (query.publicUrl ?? requestOrigin(req)).replace(/\/+$/, ''),
-      });
+    if (sheet) {
+      try {
+        const html = await renderTokenSheet({
+          evaluationId: opened.view.id,
+          title: opened.view.title,
+          groups: opened.groups,
+          tokens: opened.tokens,
+          publicUrl: (query.publicUrl ?? requestOrigin(req)).replace(/\/+$/, ''),
+        });
+        void reply.header('Content-Type', 'text/html; charset=utf-8').header('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'");
+        return html;
+      } catch (e) {
+        // The evaluation is open and its tokens exist only here: answer them as JSON rather than lose them.
+        this.logger.error(`token sheet of ${opened.view.id} failed, answering its tokens as JSON: ${(e as Error).message}`);
+        return { ...opened.view, tokens: opened.tokens, tokenSheet: 'failed: the tokens are answered as JSON instead' };
+      }
     }
     return { ...opened.view, tokens: opened.tokens };
   }

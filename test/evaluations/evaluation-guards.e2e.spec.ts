@@ -57,6 +57,9 @@ describe('a stage gated by a public appraisal, over HTTP', () => {
     expect([tooMany.status, tooMany.body.code]).toEqual([400, 'VALIDATION_FAILED']);
     expect((await docket.call('POST', `/api/campaigns/${CAMPAIGN}/evaluations`, { token: docket.unitToken('branch-1'), body: { evaluation: 'public-appraisal' } })).status).toBe(403);
     expect((await docket.call('POST', '/api/campaigns/nowhere/evaluations', { body: { evaluation: 'public-appraisal' } })).body.code).toBe('CAMPAIGN_NOT_FOUND');
+    // A token sheet of more slips than it may hold is refused before anything is written: as JSON the same evaluation opens.
+    const sheet = await docket.call('POST', `/api/campaigns/${CAMPAIGN}/evaluations?format=html`, { body: { evaluation: 'public-appraisal', groups: [{ id: 'teachers', ballots: 4000 }, { id: 'parents', ballots: 1001 }] } });
+    expect([sheet.status, sheet.body.code, sheet.body.issued, sheet.body.max]).toEqual([422, 'TOKEN_SHEET_TOO_LARGE', 5001, 5000]);
     expect((await docket.call('GET', `/api/campaigns/${CAMPAIGN}`)).body.evaluations).toEqual([]);
   });
 
