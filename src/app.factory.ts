@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { randomUUID } from 'node:crypto';
+import { clientErrorHandler, frameworkErrors } from './common/framework-errors';
 import { AppModule, AppOptions } from './app.module';
 import { loadWorkflowsDir } from './workflows/workflow-loader';
 import { WorkflowRegistry } from './workflows/workflow.registry';
@@ -26,6 +27,9 @@ export async function createApp(options: AppOptions): Promise<NestFastifyApplica
   const adapter = new FastifyAdapter({
     bodyLimit: options.config.bodyLimit,
     genReqId: () => randomUUID(),
+    // Refused before any route runs: problem+json like every other error.
+    frameworkErrors,
+    clientErrorHandler,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot({ ...options, workflows }), adapter, {
     logger: LEVELS[options.config.logLevel] ?? LEVELS.info,

@@ -6,6 +6,8 @@ import { ConcurrencyError, StoreUnavailableError } from '../event-store/event-st
 /** code → HTTP status. One table, so a code means the same thing on every endpoint. */
 export const STATUS_BY_CODE: Record<string, number> = {
   VALIDATION_FAILED: 400,
+  INVALID_URL: 400,
+  URI_TOO_LONG: 414,
   INVALID_JSON: 400,
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
@@ -73,6 +75,7 @@ const TITLES: Record<number, string> = {
   409: 'Conflict',
   412: 'Precondition Failed',
   413: 'Content Too Large',
+  414: 'URI Too Long',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
   429: 'Too Many Requests',
@@ -97,6 +100,8 @@ const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_JSON',
   FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'VALIDATION_FAILED',
+  FST_ERR_BAD_URL: 'INVALID_URL',
+  FST_ERR_MAX_PARAM_LENGTH: 'URI_TOO_LONG',
 };
 
 /** The members RFC 9457 and this service define; extensions may not replace them. */

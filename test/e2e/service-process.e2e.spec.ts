@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -74,6 +75,32 @@ describe('the service process on the embedded store', () => {
     expect(r.text).toMatch(/docket_commands_total\{type="LaunchCampaign",outcome="ok"\} 1/);
     expect(r.text).toMatch(/docket_http_request_duration_seconds_bucket\{.*route="\/api\/campaigns"/);
     expect(r.text).toContain('docket_process_resident_memory_bytes');
+  });
+
+  it('answers what is refused before any route runs as problem+json: malformed HTTP, oversized headers, an undecodable path, a path parameter too long', async () => {
+    const raw = (request: string) =>
+      new Promise<string>((resolve, reject) => {
+        const { hostname, port } = new URL(svc.url);
+        const socket = connect(Number(port), hostname, () => socket.end(request));
+        let out = '';
+        socket.on('data', (d) => (out += d.toString()));
+        socket.on('close', () => resolve(out));
+        socket.on('error', reject);
+      });
+    const problemOf = (response: string) => {
+      expect(response).toMatch(/\r\ncontent-type: application\/problem\+json/i);
+      return JSON.parse(response.slice(response.indexOf('\r\n\r\n') + 4));
+    };
+    const framing = await raw('POST /api/campaigns HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\nhello world');
+    expect(framing).toMatch(/^HTTP\/1\.1 400 /);
+    expect(problemOf(framing)).toMatchObject({ status: 400, code: 'BAD_REQUEST' });
+    const headers = await raw(`GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    expect(headers).toMatch(/^HTTP\/1\.1 431 /);
+    expect(problemOf(headers)).toMatchObject({ status: 431, code: 'HEADERS_TOO_LARGE' });
+    const badUrl = await api('GET', '/api/campaigns/%FF', bureau);
+    expect([badUrl.status, badUrl.headers.get('content-type'), badUrl.json.code]).toEqual([400, 'application/problem+json; charset=utf-8', 'INVALID_URL']);
+    const long = await api('GET', `/api/campaigns/${'a'.repeat(150)}`, bureau);
+    expect([long.status, long.headers.get('content-type'), long.json.code]).toEqual([414, 'application/problem+json; charset=utf-8', 'URI_TOO_LONG']);
   });
 
   it('lists the three shipped workflows to a token minted by `docket token`', async () => {
