@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { parseIsoInstant } from '../common/domain/iso-instant';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -21,6 +22,18 @@ import {
 } from 'class-validator';
 
 /** Limits a client cannot exceed; beyond them the request is refused whole. */
+/** An ISO-8601 instant as parseIsoInstant reads it: no 31 February, no 24:00, years 1900–9999. */
+function IsIsoInstant(options: { dateOnly?: boolean; message: string }) {
+  return (object: object, propertyName: string) =>
+    registerDecorator({
+      name: 'isIsoInstant',
+      target: object.constructor,
+      propertyName,
+      options: { message: options.message },
+      validator: { validate: (value: unknown) => parseIsoInstant(value, { dateOnly: options.dateOnly }) !== undefined },
+    });
+}
+
 export const LIMITS = {
   units: 5000,
   deadlines: 50,
@@ -47,7 +60,7 @@ function IsDeadlineMap(max: number) {
           const entries = Object.entries(value);
           return (
             entries.length <= max &&
-            entries.every(([k, v]) => /^[a-z][a-z0-9-]{0,63}$/.test(k) && typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(v) && !Number.isNaN(Date.parse(v)))
+            entries.every(([k, v]) => /^[a-z][a-z0-9-]{0,63}$/.test(k) && parseIsoInstant(v) !== undefined)
           );
         },
         defaultMessage: (args?: ValidationArguments) =>
@@ -183,7 +196,7 @@ export class ChangeDeadlineDto {
 
   @ApiProperty({ example: '2013-12-31T16:00:00Z', description: 'ISO-8601 date-time with a zone' })
   @IsString()
-  @Matches(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/, { message: 'deadline must be an ISO-8601 date-time with a zone' })
+  @IsIsoInstant({ message: 'deadline must be an ISO-8601 date-time with a zone, between 1900 and 9999' })
   deadline: string;
 
   @ApiProperty({ example: 'extended by the leading group meeting of 12 Oct' })
@@ -263,13 +276,13 @@ export class HistoryQuery {
   @ApiPropertyOptional({ description: 'Only events that occurred at or after this instant (ISO-8601)' })
   @IsOptional()
   @IsString()
-  @Matches(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/, { message: 'from must be an ISO-8601 date or date-time with a zone' })
+  @IsIsoInstant({ dateOnly: true, message: 'from must be an ISO-8601 date or date-time with a zone, between 1900 and 9999' })
   from?: string;
 
   @ApiPropertyOptional({ description: 'Only events that occurred at or before this instant (ISO-8601)' })
   @IsOptional()
   @IsString()
-  @Matches(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/, { message: 'to must be an ISO-8601 date or date-time with a zone' })
+  @IsIsoInstant({ dateOnly: true, message: 'to must be an ISO-8601 date or date-time with a zone, between 1900 and 9999' })
   to?: string;
 }
 
@@ -283,6 +296,6 @@ export class StateQuery {
 
   @IsOptional()
   @IsString()
-  @Matches(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/, { message: 'at must be an ISO-8601 date or date-time with a zone' })
+  @IsIsoInstant({ dateOnly: true, message: 'at must be an ISO-8601 date or date-time with a zone, between 1900 and 9999' })
   at?: string;
 }

@@ -471,9 +471,15 @@ describe('the public HTTP contract', () => {
       expect(p.stage).toBe('no-such-stage');
       await expectLaunchRefused({ ...base, id: freshId(), deadlines: { concluded: '2013-12-31T16:00:00Z' } }, 422, 'UNKNOWN_STAGE');
       await expectLaunchRefused({ ...base, id: freshId(), deadlines: { learning: 'next tuesday' } }, 400, 'VALIDATION_FAILED');
-      await expectLaunchRefused({ ...base, id: freshId(), deadlines: { learning: '2013-02-31T00:00:00Z' } }, 400, 'VALIDATION_FAILED').catch(async () => {
-        // Date.parse rolls Feb 31 over; if accepted it must be an INVALID_DEADLINE or a 201, never a 5xx
-      });
+      // Date.parse would roll these over (31 February into March, 24:00 into the next day) or take them as they come.
+      for (const impossible of ['2013-02-31T00:00:00Z', '2030-01-01T24:00:00Z', '0000-01-01T00:00:00Z', '9999-12-31T23:59:59-23:59']) {
+        await expectLaunchRefused({ ...base, id: freshId(), deadlines: { learning: impossible } }, 400, 'VALIDATION_FAILED');
+      }
+      const id = freshId();
+      await launch(id);
+      await expectRefusedAppendingNothing(id, () => call('POST', `/api/campaigns/${id}/deadlines`, { body: { stage: 'learning', deadline: '2030-02-31T00:00:00Z' } }), 400, 'VALIDATION_FAILED');
+      expectProblem(await call('GET', `/api/campaigns/${id}/history?from=2030-02-31`), 400, 'VALIDATION_FAILED');
+      expectProblem(await call('GET', `/api/campaigns/${id}/state?at=2013-09-01T24:00:00Z`), 400, 'VALIDATION_FAILED');
       await expectLaunchRefused({ ...base, id: freshId(), deadlines: ['2013-12-31T16:00:00Z'] }, 400, 'VALIDATION_FAILED');
       await expectLaunchRefused({ ...base, id: freshId(), deadlines: 'soon' }, 400, 'VALIDATION_FAILED');
     });

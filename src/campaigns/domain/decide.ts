@@ -1,4 +1,5 @@
 import { DomainError, Actor } from '../../common/domain/domain-error';
+import { parseIsoInstant } from '../../common/domain/iso-instant';
 import type { EvaluationDefinition, GuardDefinition, StageDefinition, WorkflowDefinition } from '../../workflows/domain/workflow-definition';
 import { Blocker, evaluateGuards } from '../../workflows/domain/guards';
 import { nextStage } from '../../workflows/domain/machine';
@@ -116,9 +117,9 @@ function launch(data: Extract<CampaignCommand, { type: 'LaunchCampaign' }>['data
         stages: def.stages.filter((s) => !s.final).map((s) => s.id),
       });
     }
-    const t = Date.parse(iso);
-    if (!/^\d{4}-\d{2}-\d{2}T/.test(iso) || Number.isNaN(t)) {
-      throw new DomainError('INVALID_DEADLINE', `deadline for ${stageId} is not an ISO-8601 date-time: ${iso}`, { stage: stageId });
+    const t = parseIsoInstant(iso);
+    if (t === undefined) {
+      throw new DomainError('INVALID_DEADLINE', `deadline for ${stageId} is not an ISO-8601 date-time with a zone, between 1900 and 9999: ${String(iso).slice(0, 40)}`, { stage: stageId });
     }
     deadlines[stageId] = new Date(t).toISOString();
   }
@@ -166,9 +167,9 @@ function changeDeadline(data: Extract<CampaignCommand, { type: 'ChangeDeadline' 
   if (state.stages.some((v) => v.stage === data.stage) && data.stage !== state.stage) {
     throw new DomainError('STAGE_ALREADY_LEFT', `stage ${data.stage} is over; only the current or a coming stage's deadline can change`, { stage: data.stage, current: state.stage });
   }
-  const t = Date.parse(data.deadline);
-  if (!/^\d{4}-\d{2}-\d{2}T/.test(data.deadline) || Number.isNaN(t)) {
-    throw new DomainError('INVALID_DEADLINE', `deadline is not an ISO-8601 date-time: ${data.deadline}`, { stage: data.stage });
+  const t = parseIsoInstant(data.deadline);
+  if (t === undefined) {
+    throw new DomainError('INVALID_DEADLINE', `deadline is not an ISO-8601 date-time with a zone, between 1900 and 9999: ${String(data.deadline).slice(0, 40)}`, { stage: data.stage });
   }
   const to = new Date(t).toISOString();
   const from = (data.stage === state.stage ? stageDeadline(state) : state.deadlines[data.stage]) ?? null;
