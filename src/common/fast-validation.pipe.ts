@@ -81,6 +81,30 @@ export function nestedDeeperThan(value: unknown, max: number): boolean {
   return false;
 }
 
+/** Text every store keeps as given: well-formed UTF-16 (no lone surrogate) and no NUL. */
+export function isGoodText(s: string): boolean {
+  return (s as string & { isWellFormed(): boolean }).isWellFormed() && !s.includes('\u0000');
+}
+
+/** Whether any string in `value`, or any member name, is not good text (walked without recursion). */
+export function holdsBadText(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'string') {
+      if (!isGoodText(v)) return true;
+    } else if (v !== null && typeof v === 'object') {
+      if (Array.isArray(v)) for (const child of v) stack.push(child);
+      else
+        for (const [k, child] of Object.entries(v)) {
+          if (!isGoodText(k)) return true;
+          stack.push(child);
+        }
+    }
+  }
+  return false;
+}
+
 @Injectable()
 export class FastValidationPipe implements PipeTransform {
   private readonly plans = new Map<unknown, Plan | null>();
@@ -94,8 +118,11 @@ export class FastValidationPipe implements PipeTransform {
     }
     // class-transformer and class-validator recurse: a body nested a few thousand levels deep
     // (18 KB of brackets) would overflow the stack. No DTO here nests deeper than a few levels.
-    if ((meta.type === 'body' || meta.type === 'query') && nestedDeeperThan(value, MAX_BODY_DEPTH)) {
-      throw new DomainError('VALIDATION_FAILED', `the ${meta.type === 'body' ? 'body' : meta.type} is nested deeper than ${MAX_BODY_DEPTH} levels`);
+    if (meta.type === 'body' || meta.type === 'query') {
+      const what = meta.type === 'body' ? 'body' : 'query';
+      if (nestedDeeperThan(value, MAX_BODY_DEPTH)) throw new DomainError('VALIDATION_FAILED', `the ${what} is nested deeper than ${MAX_BODY_DEPTH} levels`);
+      // A lone surrogate is stored as U+FFFD by SQLite (the read models would differ from the log); PostgreSQL refuses NUL in text and jsonb.
+      if (holdsBadText(value)) throw new DomainError('VALIDATION_FAILED', `the ${what} holds text that is not well-formed Unicode, or a NUL character`);
     }
     return this.pipe.transform(value, meta);
   }
@@ -113,6 +140,7 @@ export class FastValidationPipe implements PipeTransform {
       if (!plan.properties.has(key)) return undefined;
       const v = body[key];
       if (v !== null && typeof v === 'object') return undefined;
+      if (typeof v === 'string' && !isGoodText(v)) return undefined;
     }
     for (const [name, p] of plan.properties) {
       const v = body[name];

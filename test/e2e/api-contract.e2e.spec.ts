@@ -374,6 +374,17 @@ describe('the public HTTP contract', () => {
       }
     });
 
+    it('refuses text that is not well-formed Unicode (a lone surrogate) or holds a NUL, appending nothing', async () => {
+      const id = freshId();
+      await launch(id);
+      for (const title of ['\ud800', 'a\udfffb', 'nul\u0000inside']) {
+        const p = await expectRefusedAppendingNothing(id, () => submit(id, 'branch-1', 'problem-list', { token: docket.bureau, title }), 400, 'VALIDATION_FAILED');
+        expect(p.detail).toMatch(/well-formed Unicode, or a NUL/);
+      }
+      await expectLaunchRefused({ id: freshId(), workflow: 'three-searches', title: 't', units: [{ id: 'b-1', name: '\udc00' }] }, 400, 'VALIDATION_FAILED');
+      expect((await submit(id, 'branch-1', 'problem-list', { token: docket.bureau, title: '查找问题清单 😀' })).status).toBe(201);
+    });
+
     it('refuses unknown fields with 400 VALIDATION_FAILED naming the field', async () => {
       const p = await expectLaunchRefused(
         { id: freshId(), workflow: 'three-searches', title: 't', units: units3, admin: true },
