@@ -168,6 +168,11 @@ export class ProblemFilter implements ExceptionFilter {
     const ctx = host.switchToHttp();
     const reply = ctx.getResponse<FastifyReply>();
     const req = ctx.getRequest<FastifyRequest>();
+    // The client went away mid-request (its body cut short): nobody to answer, nothing went wrong here.
+    if (req?.raw?.aborted === true || req?.raw?.socket?.destroyed === true) {
+      this.logger.debug(`request ${req?.method} ${req?.url} aborted by the client`);
+      return;
+    }
     const problem = toProblem(exception, req?.url);
     if (problem.status >= 500) {
       if (problem.code === 'INTERNAL') this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));

@@ -103,6 +103,19 @@ describe('the service process on the embedded store', () => {
     expect([long.status, long.headers.get('content-type'), long.json.code]).toEqual([414, 'application/problem+json; charset=utf-8', 'URI_TOO_LONG']);
   });
 
+  it('takes a client that goes away mid-body quietly: no error logged, the service answers the next request', async () => {
+    const { hostname, port } = new URL(svc.url);
+    await new Promise<void>((resolve) => {
+      const socket = connect(Number(port), hostname, () => {
+        socket.write(`POST /api/campaigns/c1/submissions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${bureau}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"unit":"branch-1"`);
+        setTimeout(() => socket.destroy(), 100);
+      });
+      socket.on('close', () => setTimeout(resolve, 300));
+    });
+    expect((await api('GET', '/health', null)).status).toBe(200);
+    expect(svc.output()).not.toMatch(/ERROR/);
+  });
+
   it('lists the three shipped workflows to a token minted by `docket token`', async () => {
     const r = await api('GET', '/api/workflows', bureau);
     expect(r.status).toBe(200);
