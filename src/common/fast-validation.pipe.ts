@@ -57,6 +57,40 @@ function planFor(metatype: new () => unknown): Plan | null {
   return { properties };
 }
 
+/** Objects and arrays within objects and arrays, at most: far more than any request needs. */
+export const MAX_BODY_DEPTH = 32;
+
+/** Text every store keeps as given: well-formed UTF-16 (no lone surrogate) and no NUL. */
+export function isGoodText(s: string): boolean {
+  return (s as string & { isWellFormed(): boolean }).isWellFormed() && !s.includes('\u0000');
+}
+
+/**
+ * What no DTO may receive, whatever its rules, found in one walk without recursion: nesting
+ * deeper than MAX_BODY_DEPTH (class-transformer and class-validator recurse, and a few thousand
+ * levels, 18 KB of brackets, overflow the stack), or text that is not good (a lone surrogate is
+ * stored as U+FFFD by SQLite, so the read models would differ from the log; PostgreSQL refuses
+ * NUL in text and jsonb). The problem in words, or undefined.
+ */
+export function unacceptable(value: unknown): string | undefined {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v === 'string') {
+      if (!isGoodText(v)) return 'holds text that is not well-formed Unicode, or a NUL character';
+    } else if (v !== null && typeof v === 'object') {
+      if (depth > MAX_BODY_DEPTH) return `is nested deeper than ${MAX_BODY_DEPTH} levels`;
+      if (Array.isArray(v)) for (const child of v) stack.push([child, depth + 1]);
+      else
+        for (const [k, child] of Object.entries(v)) {
+          if (!isGoodText(k)) return 'holds text that is not well-formed Unicode, or a NUL character';
+          stack.push([child, depth + 1]);
+        }
+    }
+  }
+  return undefined;
+}
+
 /**
  * The app's ValidationPipe with a fast path for request bodies that pass: a body of a DTO
  * with a plan (above) whose keys are all declared, whose values are scalars, and which
@@ -66,45 +100,6 @@ function planFor(metatype: new () => unknown): Plan | null {
  * are the common case (every submission), and the pipe's generic machinery was about a tenth
  * of a command's CPU.
  */
-/** Objects and arrays within objects and arrays, at most: far more than any request needs. */
-export const MAX_BODY_DEPTH = 32;
-
-/** Whether `value` holds objects or arrays more than `max` levels deep (walked without recursion). */
-export function nestedDeeperThan(value: unknown, max: number): boolean {
-  const stack: [unknown, number][] = [[value, 1]];
-  while (stack.length > 0) {
-    const [v, depth] = stack.pop()!;
-    if (v === null || typeof v !== 'object') continue;
-    if (depth > max) return true;
-    for (const child of Array.isArray(v) ? v : Object.values(v)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
-  }
-  return false;
-}
-
-/** Text every store keeps as given: well-formed UTF-16 (no lone surrogate) and no NUL. */
-export function isGoodText(s: string): boolean {
-  return (s as string & { isWellFormed(): boolean }).isWellFormed() && !s.includes('\u0000');
-}
-
-/** Whether any string in `value`, or any member name, is not good text (walked without recursion). */
-export function holdsBadText(value: unknown): boolean {
-  const stack: unknown[] = [value];
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (typeof v === 'string') {
-      if (!isGoodText(v)) return true;
-    } else if (v !== null && typeof v === 'object') {
-      if (Array.isArray(v)) for (const child of v) stack.push(child);
-      else
-        for (const [k, child] of Object.entries(v)) {
-          if (!isGoodText(k)) return true;
-          stack.push(child);
-        }
-    }
-  }
-  return false;
-}
-
 @Injectable()
 export class FastValidationPipe implements PipeTransform {
   private readonly plans = new Map<unknown, Plan | null>();
@@ -116,13 +111,9 @@ export class FastValidationPipe implements PipeTransform {
       const fast = this.tryFast(value, meta.metatype as new () => unknown);
       if (fast !== undefined) return fast;
     }
-    // class-transformer and class-validator recurse: a body nested a few thousand levels deep
-    // (18 KB of brackets) would overflow the stack. No DTO here nests deeper than a few levels.
     if (meta.type === 'body' || meta.type === 'query') {
-      const what = meta.type === 'body' ? 'body' : 'query';
-      if (nestedDeeperThan(value, MAX_BODY_DEPTH)) throw new DomainError('VALIDATION_FAILED', `the ${what} is nested deeper than ${MAX_BODY_DEPTH} levels`);
-      // A lone surrogate is stored as U+FFFD by SQLite (the read models would differ from the log); PostgreSQL refuses NUL in text and jsonb.
-      if (holdsBadText(value)) throw new DomainError('VALIDATION_FAILED', `the ${what} holds text that is not well-formed Unicode, or a NUL character`);
+      const problem = unacceptable(value);
+      if (problem) throw new DomainError('VALIDATION_FAILED', `the ${meta.type} ${problem}`);
     }
     return this.pipe.transform(value, meta);
   }
