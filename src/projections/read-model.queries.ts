@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { CLOCK, Clock } from '../common/clock';
 import { Actor, DomainError } from '../common/domain/domain-error';
 import { CampaignRepository } from '../campaigns/campaign.repository';
-import type { CampaignRow, DeliverableRow } from './campaign-read-model';
+import { CampaignRow, DefinitionCache, DeliverableRow } from './campaign-read-model';
 import { Projector, READ_MODEL_DB } from './projector';
 import type { SqlDb } from './sql-db';
 
@@ -39,6 +39,8 @@ export function summaryOf(row: CampaignRow, now: Date) {
  */
 @Injectable()
 export class ReadModelQueries {
+  private readonly defs = new DefinitionCache();
+
   constructor(
     @Inject(READ_MODEL_DB) private readonly db: SqlDb,
     private readonly projector: Projector,
@@ -100,6 +102,13 @@ export class ReadModelQueries {
   async matrix(id: string, actor: Actor, stage?: string) {
     const row = await this.campaignRow(id, actor);
     const s = stage ?? row.stage;
+    if (s !== row.stage) {
+      // A stage the campaign's workflow has but did not reach yet has an empty matrix; one it does not have is an error.
+      const def = await this.defs.get(this.db, row.definition_hash);
+      if (!def.stages.some((x) => x.id === s)) {
+        throw new DomainError('UNKNOWN_STAGE', `workflow ${def.id} has no stage "${s}"`, { stage: s, stages: def.stages.map((x) => x.id) });
+      }
+    }
     const params: unknown[] = [id, s];
     let unitClause = '';
     if (actor.role === 'unit') {

@@ -61,6 +61,13 @@ describe('read models over HTTP', () => {
     expect(own.body.units.map((u: any) => u.id)).toEqual(['school-3']);
   });
 
+  it('answers a stage the workflow has but the campaign has not reached with an empty matrix, and one it lacks with 422 UNKNOWN_STAGE', async () => {
+    const ahead = await docket.call('GET', '/api/campaigns/early/matrix?stage=rectification');
+    expect([ahead.status, ahead.body.stage, ahead.body.units]).toEqual([200, 'rectification', []]);
+    const unknown = await docket.call('GET', '/api/campaigns/early/matrix?stage=zzz');
+    expect([unknown.status, unknown.body.code, unknown.body.stage]).toEqual([422, 'UNKNOWN_STAGE', 'zzz']);
+  });
+
   it("gives each unit an inbox of what it still owes, most urgent first", async () => {
     const r = await docket.call('GET', '/api/inbox', { token: docket.unitToken('school-3') });
     expect(r.status).toBe(200);
