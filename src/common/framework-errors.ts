@@ -1,7 +1,6 @@
-import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { toProblem } from './problem.filter';
+import { problemOf, sendProblem, toProblem } from './problem.filter';
 
 /**
  * Errors Fastify answers before any route or filter runs, answered as problem+json with a stable
@@ -9,8 +8,7 @@ import { toProblem } from './problem.filter';
  * INVALID_URL 400) or a path parameter longer than the router takes (URI_TOO_LONG 414).
  */
 export function frameworkErrors(error: Error, request: FastifyRequest, reply: FastifyReply): void {
-  const problem = toProblem(error, request.url.slice(0, 200));
-  void reply.status(problem.status).header('Content-Type', 'application/problem+json; charset=utf-8').send(problem);
+  sendProblem(reply, toProblem(error, request.url.slice(0, 200)));
 }
 
 /**
@@ -20,17 +18,16 @@ export function frameworkErrors(error: Error, request: FastifyRequest, reply: Fa
  */
 export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  const [status, code, detail] =
+  const problem =
     error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-      ? [408, 'REQUEST_TIMEOUT', 'the request did not arrive in time']
+      ? problemOf('REQUEST_TIMEOUT', 'the request did not arrive in time')
       : error.code === 'HPE_HEADER_OVERFLOW'
-        ? [431, 'HEADERS_TOO_LARGE', 'the request headers are larger than the server accepts']
-        : [400, 'BAD_REQUEST', 'the request is not well-formed HTTP'];
-  const title = STATUS_CODES[status] ?? 'Error';
-  const body = JSON.stringify({ type: `https://docket.dev/problems/${code.toLowerCase().replace(/_/g, '-')}`, title, status, code, detail });
+        ? problemOf('HEADERS_TOO_LARGE', 'the request headers are larger than the server accepts')
+        : problemOf('BAD_REQUEST', 'the request is not well-formed HTTP');
+  const body = JSON.stringify(problem);
   if (socket.writable) {
     socket.write(
-      `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      `HTTP/1.1 ${problem.status} ${problem.title}\r\nContent-Type: application/problem+json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
   }
   socket.destroy(error);

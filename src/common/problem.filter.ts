@@ -8,6 +8,9 @@ export const STATUS_BY_CODE: Record<string, number> = {
   VALIDATION_FAILED: 400,
   INVALID_URL: 400,
   URI_TOO_LONG: 414,
+  BAD_REQUEST: 400,
+  REQUEST_TIMEOUT: 408,
+  HEADERS_TOO_LARGE: 431,
   INVALID_JSON: 400,
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
@@ -72,6 +75,7 @@ const TITLES: Record<number, string> = {
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  408: 'Request Timeout',
   409: 'Conflict',
   412: 'Precondition Failed',
   413: 'Content Too Large',
@@ -79,6 +83,7 @@ const TITLES: Record<number, string> = {
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
   429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
@@ -106,6 +111,17 @@ const FASTIFY_CODES: Record<string, string> = {
 
 /** The members RFC 9457 and this service define; extensions may not replace them. */
 const RESERVED_MEMBERS = new Set(['type', 'title', 'status', 'code', 'detail', 'instance', 'extensions']);
+
+/** The problem for a code: its status (STATUS_BY_CODE), title and type URI, with `detail`. */
+export function problemOf(code: string, detail: string): Problem {
+  const status = STATUS_BY_CODE[code] ?? 400;
+  return { type: `https://docket.dev/problems/${code.toLowerCase().replace(/_/g, '-')}`, title: TITLES[status] ?? 'Error', status, code, detail };
+}
+
+/** Answers a problem as application/problem+json. */
+export function sendProblem(reply: FastifyReply, problem: Problem): void {
+  void reply.status(problem.status).header('Content-Type', 'application/problem+json; charset=utf-8').send(problem);
+}
 
 export function toProblem(error: unknown, instance?: string): Problem {
   // Nest wraps Fastify's own errors (bad JSON, body too large) in an HttpException; judge the original.
@@ -139,14 +155,7 @@ export function toProblem(error: unknown, instance?: string): Problem {
     code = 'INVALID_JSON';
     detail = error.message;
   }
-  const status = STATUS_BY_CODE[code] ?? 400;
-  const problem: Problem = {
-    type: `https://docket.dev/problems/${code.toLowerCase().replace(/_/g, '-')}`,
-    title: TITLES[status] ?? 'Error',
-    status,
-    code,
-    detail,
-  };
+  const problem = problemOf(code, detail);
   // An error's details never overwrite the standard members (a deliverable's `status: "returned"`
   // must not become the HTTP status); the ones that would are kept under `extensions`.
   const clashing: Record<string, unknown> = {};
@@ -179,6 +188,6 @@ export class ProblemFilter implements ExceptionFilter {
       else this.logger.warn(`${problem.code}: ${(exception as Error)?.message}`);
     }
     if (problem.code === 'STORE_UNAVAILABLE') void reply.header('Retry-After', '5');
-    void reply.status(problem.status).header('Content-Type', 'application/problem+json; charset=utf-8').send(problem);
+    sendProblem(reply, problem);
   }
 }

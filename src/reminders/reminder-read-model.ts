@@ -5,10 +5,11 @@ import type { SqlDb } from '../projections/sql-db';
 
 /**
  * rm_reminders: every reminder issued (the inbox GET /api/reminders answers from);
- * rm_reminder_due: per campaign, the revision, stage and deadline its schedule was last
- * decided at and when its next reminder falls due (the due index the scheduler scans). It
- * replaces rm_reminder_timers, which had no revision: a campaign that changed after its
- * schedule had run out (a plan returned after the last reminder) was never visited again.
+ * rm_reminder_due: per campaign, the revision its schedule was last decided at (every change of
+ * stage, deadline or deliverable moves it) and when its next reminder falls due: the due index
+ * the scheduler scans. It replaces rm_reminder_timers, which kept stage and deadline instead of
+ * the revision: a campaign that changed after its schedule had run out (a plan returned after
+ * the last reminder) was never visited again.
  */
 export const REMINDER_READ_MODEL_SCHEMA = [
   `CREATE TABLE IF NOT EXISTS rm_reminders (
@@ -20,7 +21,7 @@ export const REMINDER_READ_MODEL_SCHEMA = [
   `CREATE INDEX IF NOT EXISTS rm_reminders_position ON rm_reminders (position)`,
   `DROP TABLE IF EXISTS rm_reminder_timers`,
   `CREATE TABLE IF NOT EXISTS rm_reminder_due (
-     campaign_id TEXT PRIMARY KEY, revision BIGINT NOT NULL, stage TEXT NOT NULL, stage_entered_at TEXT NOT NULL, deadline TEXT NOT NULL, next_due_at TEXT)`,
+     campaign_id TEXT PRIMARY KEY, revision BIGINT NOT NULL, next_due_at TEXT)`,
   `CREATE INDEX IF NOT EXISTS rm_reminder_due_next ON rm_reminder_due (next_due_at)`,
 ];
 

@@ -21,7 +21,6 @@ interface Candidate {
   revision: number | string;
   stage: string;
   deadline: string;
-  stage_entered_at: string;
   definition_hash: string;
 }
 
@@ -50,14 +49,13 @@ interface CampaignRows {
   cell: string | null;
 }
 
-/** A campaign's row of the due index: the schedule it was computed for and its next due point. */
+/**
+ * A campaign's row of the due index: the revision its schedule was decided at (every change of
+ * stage, deadline or deliverable moves it) and its next due point.
+ */
 interface Timer {
   campaignId: string;
-  /** The campaign's revision the visit decided at. */
   revision: number;
-  stage: string;
-  stageEnteredAt: string;
-  deadline: string;
   nextDueAt: string | null;
 }
 
@@ -141,11 +139,10 @@ export class ReminderScheduler implements OnApplicationBootstrap, OnModuleDestro
     // a unit may be late now that was not then (a plan returned after the last reminder), and
     // the campaign must get what an instance deciding it afresh would give it.
     const candidates = await this.db.all<Candidate>(
-      `SELECT c.id, c.revision, c.stage, c.deadline, c.stage_entered_at, c.definition_hash
+      `SELECT c.id, c.revision, c.stage, c.deadline, c.definition_hash
        FROM rm_campaigns c LEFT JOIN rm_reminder_due t ON t.campaign_id = c.id
        WHERE c.status = 'active' AND c.deadline IS NOT NULL
-         AND (t.campaign_id IS NULL OR t.revision <> c.revision OR t.stage <> c.stage OR t.deadline <> c.deadline OR t.stage_entered_at <> c.stage_entered_at
-              OR (t.next_due_at IS NOT NULL AND t.next_due_at <= ?))
+         AND (t.campaign_id IS NULL OR t.revision <> c.revision OR (t.next_due_at IS NOT NULL AND t.next_due_at <= ?))
        ORDER BY c.launched_at, c.id`,
       [nowIso],
     );
@@ -188,7 +185,7 @@ export class ReminderScheduler implements OnApplicationBootstrap, OnModuleDestro
   private async visit(c: Candidate, now: Date): Promise<{ timer: Timer; outcome?: number | string }> {
     const def = await this.defs.get(this.db, c.definition_hash);
     const policy = stageOf(def, c.stage).reminders;
-    const timer: Timer = { campaignId: c.id, revision: Number(c.revision), stage: c.stage, stageEnteredAt: c.stage_entered_at, deadline: c.deadline, nextDueAt: null };
+    const timer: Timer = { campaignId: c.id, revision: Number(c.revision), nextDueAt: null };
     if (!policy) return { timer };
     let outcome: number | string | undefined;
     if (latestReminderPoint(c.deadline, policy, now) || escalationPoint(c.deadline, policy, now)) outcome = await this.remind(c.id, now);
@@ -200,9 +197,9 @@ export class ReminderScheduler implements OnApplicationBootstrap, OnModuleDestro
   private async saveTimers(timers: Timer[]): Promise<void> {
     if (timers.length === 0) return;
     await this.db.run(
-      `INSERT INTO rm_reminder_due (campaign_id, revision, stage, stage_entered_at, deadline, next_due_at) VALUES ${timers.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}
-       ON CONFLICT (campaign_id) DO UPDATE SET revision = excluded.revision, stage = excluded.stage, stage_entered_at = excluded.stage_entered_at, deadline = excluded.deadline, next_due_at = excluded.next_due_at`,
-      timers.flatMap((t) => [t.campaignId, t.revision, t.stage, t.stageEnteredAt, t.deadline, t.nextDueAt]),
+      `INSERT INTO rm_reminder_due (campaign_id, revision, next_due_at) VALUES ${timers.map(() => '(?, ?, ?)').join(', ')}
+       ON CONFLICT (campaign_id) DO UPDATE SET revision = excluded.revision, next_due_at = excluded.next_due_at`,
+      timers.flatMap((t) => [t.campaignId, t.revision, t.nextDueAt]),
     );
   }
 
