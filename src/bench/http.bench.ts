@@ -12,7 +12,7 @@ import { SqliteEventStore } from '../event-store/sqlite/sqlite-event-store';
 import { CampaignRepository } from '../campaigns/campaign.repository';
 import { loadWorkflowsDir } from '../workflows/workflow-loader';
 import { Bench, BenchContext, Figure, fmt } from './bench-kit';
-import type { LoadJob, LoadResult } from './http-load';
+import { chooseLoadGenerator, LoadGenerator, LoadJob, LoadResult, runWrk } from './http-load';
 import { campaignHistory } from './seed';
 
 const REPO = resolve(__dirname, '../..');
@@ -22,8 +22,12 @@ const CAMPAIGNS = 64;
 const UNITS = 120;
 type Sync = 'FULL' | 'NORMAL';
 
-/** Runs autocannon in a child process (the load generator gets its own event loop; it still shares the 2 cores). */
+/** Chosen when the bench runs (not when main.ts imports it): see chooseLoadGenerator. */
+let GENERATOR: LoadGenerator = 'autocannon';
+
+/** Runs wrk, or autocannon in a child process (either way the load generator has its own process; it still shares the 2 cores). */
 function load(job: LoadJob): Promise<LoadResult> {
+  if (GENERATOR === 'wrk') return runWrk(job);
   return new Promise((done, fail) => {
     const child = fork(join(__dirname, 'http-load.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
     let settled = false;
@@ -189,7 +193,7 @@ const cpuPerRequest = (m: Measured) => (m.serverCores / m.result.rate) * 1e6;
 function figures(sync: Sync, d: Measured, f: Measured, seconds: number): Figure[] {
   const r = d.result;
   const runs = d.rates.length > 1 ? `, the median of ${d.rates.length} runs (${d.rates.map((x) => fmt(x)).join(', ')} commands/s)` : '';
-  const where = `${CONNECTIONS} connections, ${CAMPAIGNS} campaigns × ${UNITS} units, SQLite WAL synchronous=${sync}, ${seconds} s of autocannon in a child process sharing the 2 cores, alternated with the floor's runs${runs}`;
+  const where = `${CONNECTIONS} connections, ${CAMPAIGNS} campaigns × ${UNITS} units, SQLite WAL synchronous=${sync}, ${seconds} s of ${GENERATOR === 'wrk' ? 'wrk (2 threads)' : 'autocannon in a child process'} sharing the 2 cores, alternated with the floor's runs${runs}`;
   const floorName = `bare Fastify route doing the same append through the same store (writer thread as configured; no auth, validation, decide, hash), synchronous=${sync}`;
   const bad = r.non2xx + r.errors + r.timeouts;
   const note = bad ? `${r.non2xx} non-2xx (${JSON.stringify(r.statusCodes)}), ${r.errors} errors, ${r.timeouts} timeouts` : 'every response 201';
@@ -238,6 +242,8 @@ function figures(sync: Sync, d: Measured, f: Measured, seconds: number): Figure[
 export const httpBench: Bench = {
   name: 'http',
   async run(ctx: BenchContext): Promise<Figure[]> {
+    GENERATOR = chooseLoadGenerator();
+    ctx.log(`load generator: ${GENERATOR}${GENERATOR === 'autocannon' ? ' (install wrk, e.g. apt-get install wrk, for a load generator that takes a tenth of the CPU)' : ''}`);
     const seconds = ctx.quick ? 4 : 10;
     const warmup = ctx.quick ? 1 : 2;
     const runs = ctx.quick ? 1 : 3;

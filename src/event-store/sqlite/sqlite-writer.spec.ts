@@ -7,6 +7,7 @@ import { ConcurrencyError, DuplicateEventError, EventData, StoreUnavailableError
 import { appendChained, ChainHead, linkEvents, UnchainedEvent } from '../chained-append';
 import { verifyChain } from '../../audit/domain/hash-chain';
 import { SqliteEventStore } from './sqlite-event-store';
+import { SqliteWriter } from './sqlite-writer';
 
 const dir = mkdtempSync(join(tmpdir(), 'docket-sqlite-writer-'));
 let n = 0;
@@ -31,6 +32,28 @@ describe('SQLite store writer thread', () => {
     expect(threadOf(store)?.worker.threadId).toBeGreaterThan(0);
     expect((await store.readAll()).map((e) => e.id)).toEqual(['a-0', 't-0', 't-1']);
     await store.close();
+  });
+
+  it('sends a group to the thread once 16 appends wait, without waiting for the turn to end, and commits in arrival order', async () => {
+    const store = new SqliteEventStore({ filename: file(), writerThread: true });
+    const commit = jest.spyOn(SqliteWriter.prototype, 'commit');
+    try {
+      // 40 appends in one turn: the first 16 go at once, the next 16 fill the second slot, the rest follow a returned group.
+      const ids = Array.from({ length: 40 }, (_, i) => `early-${i}`);
+      const sizes: number[] = [];
+      const appends = ids.map((id, i) => {
+        const done = store.appendToStream(`early-${i % 5}`, [ev(id)]);
+        if (i === 15 || i === 31) sizes.push(commit.mock.calls.length);
+        return done;
+      });
+      expect(sizes).toEqual([1, 2]); // sent within the turn, as the 16th and the 32nd append arrived
+      await Promise.all(appends);
+      expect(commit.mock.calls.map(([batch]) => batch.length)).toEqual([16, 16, 8]);
+      expect((await store.readAll({ maxCount: 100 })).map((e) => e.id)).toEqual(ids);
+    } finally {
+      commit.mockRestore();
+      await store.close();
+    }
   });
 
   it('commits everything on the caller’s thread by default, and for :memory:', async () => {
