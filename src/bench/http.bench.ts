@@ -1,11 +1,7 @@
 import { fork } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { sequentialEventId } from '../event-store/event-ids';
 import { mkdtempSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createApp } from '../app.factory';
 import { loadConfig } from '../config/config';
 import { JwtCodec } from '../auth/jwt';
 import { SqliteEventStore } from '../event-store/sqlite/sqlite-event-store';
@@ -14,6 +10,7 @@ import { loadWorkflowsDir } from '../workflows/workflow-loader';
 import { Bench, BenchContext, Figure, fmt } from './bench-kit';
 import { chooseLoadGenerator, LoadGenerator, LoadJob, LoadResult, runWrk } from './http-load';
 import { campaignHistory } from './seed';
+import { cpuSeconds, ServiceProcess, startProcess } from './service-process';
 
 const REPO = resolve(__dirname, '../..');
 const SECRET = 'bench-secret-bench-secret-bench-secret!';
@@ -51,18 +48,18 @@ interface Measured {
   rates: number[];
 }
 
-/** A server under test, listening in this process, and the load that fits it. */
+/** A server under test, listening in a process of its own, and the load that fits it. */
 interface Server {
+  pid: number;
   job: Omit<LoadJob, 'seconds'>;
   close(): Promise<void>;
 }
 
 async function run(server: Server, seconds: number): Promise<Omit<Measured, 'rates'>> {
-  const cpu = process.cpuUsage();
+  const cpu = cpuSeconds(server.pid);
   const t = Date.now();
   const result = await load({ ...server.job, seconds });
-  const used = process.cpuUsage(cpu);
-  return { result, serverCores: (used.user + used.system) / 1e3 / (Date.now() - t) };
+  return { result, serverCores: ((cpuSeconds(server.pid) - cpu) * 1000) / (Date.now() - t) };
 }
 
 function median(all: Omit<Measured, 'rates'>[]): Measured {
@@ -75,8 +72,8 @@ function median(all: Omit<Measured, 'rates'>[]): Measured {
  * A warm-up run of each (JIT, caches, SQLite pages), then `runs` measured runs of each, in
  * alternation (floor, service; then service, floor; …), so that a change of pace of a shared
  * machine falls on both alike. Each figure is the run with the median rate (its latencies and
- * CPU with it), so one run disturbed by a neighbour does not decide it. Both servers live in
- * this process; the one not loaded is idle.
+ * CPU with it), so one run disturbed by a neighbour does not decide it. Each server is a process
+ * of its own; the one not loaded is idle.
  */
 async function measureBoth(floor: Server, docket: Server, seconds: number, warmupSeconds: number, runs: number): Promise<{ floor: Measured; docket: Measured }> {
   await run(floor, warmupSeconds);
@@ -101,20 +98,22 @@ function describe(label: string, m: Measured): string {
   return `${label}${runs}: ${Math.round(r.rate)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, max ${r.max} ms, ${r.ok2xx} 2xx, ${r.non2xx} non-2xx ${JSON.stringify(r.statusCodes)}, ${r.errors} errors, ${r.timeouts} timeouts; server ${m.serverCores.toFixed(2)} cores, load generator ${(r.cpuSeconds / r.seconds).toFixed(2)} cores`;
 }
 
-/** The real service: createApp (Nest + Fastify, auth, validation, CQRS, decide, hash chain, read models, …) listening on a port. */
+/**
+ * The real service, as \`npm start\` runs it (its own process, node-options.env; Nest + Fastify,
+ * auth, validation, CQRS, decide, hash chain, read models, reminders, …), on a store seeded with
+ * the campaigns beforehand.
+ */
 async function startDocket(sync: Sync): Promise<Server> {
   const dir = mkdtempSync(join(tmpdir(), 'docket-bench-http-'));
-  const config = loadConfig(
-    { DOCKET_DATA_DIR: dir, DOCKET_JWT_SECRET: SECRET, DOCKET_LOG_LEVEL: 'error', DOCKET_SQLITE_SYNCHRONOUS: sync },
-    REPO,
-  );
-  const app = await createApp({ config }); // the store the config names, the system clock
+  let service: ServiceProcess | undefined;
   const close = async () => {
-    await app.close();
+    await service?.stop();
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const repo = app.get(CampaignRepository);
+    const config = loadConfig({ DOCKET_DATA_DIR: dir, DOCKET_JWT_SECRET: SECRET }, REPO);
+    const store = new SqliteEventStore({ filename: join(dir, 'docket.sqlite'), synchronous: 'NORMAL' });
+    const repo = new CampaignRepository(store, config);
     const def = loadWorkflowsDir(config.workflowsDir).find((w) => w.id === 'three-searches')!;
     const campaigns = Array.from({ length: CAMPAIGNS }, (_, i) => `http-${i + 1}`);
     for (const id of campaigns) {
@@ -122,66 +121,36 @@ async function startDocket(sync: Sync): Promise<Server> {
       const launch = campaignHistory({ campaignId: id, workflow: def, units: UNITS, stages: 0, lastStageShare: 0 }, at);
       await repo.append(id, null, launch, { actor: { sub: 'bench', role: 'bureau' }, now: at, correlationId: 'bench' });
     }
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const port = (app.getHttpServer().address() as AddressInfo).port;
+    await store.close();
+    service = await startProcess('main.js', {
+      DOCKET_DATA_DIR: dir,
+      DOCKET_JWT_SECRET: SECRET,
+      DOCKET_STORE: 'sqlite',
+      DOCKET_SQLITE_SYNCHRONOUS: sync,
+      DOCKET_LOG_LEVEL: 'error',
+      PORT: '0',
+      HOST: '127.0.0.1',
+    });
     const token = new JwtCodec(config.jwtSecret).mint({ sub: 'bench', role: 'bureau' });
-    return { job: { url: `http://127.0.0.1:${port}`, token, campaigns, units: UNITS, connections: CONNECTIONS }, close };
+    return { pid: service.child.pid!, job: { url: `http://127.0.0.1:${service.port}`, token, campaigns, units: UNITS, connections: CONNECTIONS }, close };
   } catch (e) {
     await close();
     throw e;
   }
 }
 
-/**
- * The floor: a bare Fastify (the same one Nest runs on) with one route doing the same durable
- * append of an equivalent DeliverableSubmitted event (same size, expected revision) through the
- * same SqliteEventStore.appendToStream (group commit included, on the writer thread when the
- * service's configuration puts it there, as it does by default; event ids made as the service
- * makes them), with no auth, no validation, no decide and no hash chain.
- */
+/** The floor (http-floor.ts), in its own process as the service is, on an empty store of its own. */
 async function startBareFastify(sync: Sync): Promise<Server> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const Fastify = require(require.resolve('fastify', { paths: [require.resolve('@nestjs/platform-fastify')] }));
   const dir = mkdtempSync(join(tmpdir(), 'docket-bench-http-floor-'));
-  const { sqliteWriterThread } = loadConfig({ DOCKET_DATA_DIR: dir, DOCKET_JWT_SECRET: SECRET }, REPO);
-  const store = new SqliteEventStore({ filename: join(dir, 'docket.sqlite'), synchronous: sync, writerThread: sqliteWriterThread });
-  const server = Fastify({ logger: false });
-  const revisions = new Map<string, number>();
-  const actor = { sub: 'bench', role: 'bureau' };
-  const prevHash = randomBytes(32).toString('hex');
-  const hash = randomBytes(32).toString('hex');
-  server.post('/api/campaigns/:id/submissions', async (req: any, reply: any) => {
-    const id: string = req.params.id;
-    const body = req.body as { unit: string; deliverable: string; title: string };
-    // The expected revision is reserved at once (appends are committed in arrival order, a turn's
-    // appends sharing one group commit), so concurrent requests to one stream need no lock here.
-    const expected = revisions.get(id) ?? -1;
-    revisions.set(id, expected + 1);
-    const result = await store.appendToStream(
-      `campaign-${id}`,
-      [
-        {
-          id: sequentialEventId(), // the service's own ids (event-ids.ts)
-          type: 'DeliverableSubmitted',
-          data: { stage: 'learning', unit: body.unit, deliverable: body.deliverable, title: body.title, version: expected + 2 },
-          metadata: { actor, occurredAt: new Date().toISOString(), correlationId: randomUUID(), prevHash, hash },
-        },
-      ],
-      { expectedRevision: expected === -1 ? 'no_stream' : expected },
-    );
-    reply.code(201);
-    return { campaign: id, stage: 'learning', unit: body.unit, deliverable: body.deliverable, status: 'submitted', version: expected + 2, revision: result.nextExpectedRevision };
-  });
+  let floor: ServiceProcess | undefined;
   const close = async () => {
-    await server.close();
-    await store.close();
+    await floor?.stop();
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await server.listen({ port: 0, host: '127.0.0.1' });
-    const port = (server.server.address() as AddressInfo).port;
+    floor = await startProcess('bench/http-floor.js', { DOCKET_DATA_DIR: dir, DOCKET_SQLITE_SYNCHRONOUS: sync, PORT: '0', HOST: '127.0.0.1' });
     const campaigns = Array.from({ length: CAMPAIGNS }, (_, i) => `floor-${i + 1}`);
-    return { job: { url: `http://127.0.0.1:${port}`, campaigns, units: UNITS, connections: CONNECTIONS }, close };
+    return { pid: floor.child.pid!, job: { url: `http://127.0.0.1:${floor.port}`, campaigns, units: UNITS, connections: CONNECTIONS }, close };
   } catch (e) {
     await close();
     throw e;
@@ -193,8 +162,8 @@ const cpuPerRequest = (m: Measured) => (m.serverCores / m.result.rate) * 1e6;
 function figures(sync: Sync, d: Measured, f: Measured, seconds: number): Figure[] {
   const r = d.result;
   const runs = d.rates.length > 1 ? `, the median of ${d.rates.length} runs (${d.rates.map((x) => fmt(x)).join(', ')} commands/s)` : '';
-  const where = `${CONNECTIONS} connections, ${CAMPAIGNS} campaigns × ${UNITS} units, SQLite WAL synchronous=${sync}, ${seconds} s of ${GENERATOR === 'wrk' ? 'wrk (2 threads)' : 'autocannon in a child process'} sharing the 2 cores, alternated with the floor's runs${runs}`;
-  const floorName = `bare Fastify route doing the same append through the same store (writer thread as configured; no auth, validation, decide, hash), synchronous=${sync}`;
+  const where = `the service as npm start runs it, in its own process; ${CONNECTIONS} connections, ${CAMPAIGNS} campaigns × ${UNITS} units, SQLite WAL synchronous=${sync}, ${seconds} s of ${GENERATOR === 'wrk' ? 'wrk (2 threads)' : 'autocannon in a child process'} sharing the 2 cores, alternated with the floor's runs${runs}`;
+  const floorName = `bare Fastify route in its own process doing the same append through the same store (writer thread as configured; no auth, validation, decide, hash), synchronous=${sync}`;
   const bad = r.non2xx + r.errors + r.timeouts;
   const note = bad ? `${r.non2xx} non-2xx (${JSON.stringify(r.statusCodes)}), ${r.errors} errors, ${r.timeouts} timeouts` : 'every response 201';
   const fastEnough = r.rate >= 5000 && r.p99 <= 25 && bad === 0;
@@ -245,7 +214,7 @@ export const httpBench: Bench = {
     GENERATOR = chooseLoadGenerator();
     ctx.log(`load generator: ${GENERATOR}${GENERATOR === 'autocannon' ? ' (install wrk, e.g. apt-get install wrk, for a load generator that takes a tenth of the CPU)' : ''}`);
     const seconds = ctx.quick ? 4 : 10;
-    const warmup = ctx.quick ? 1 : 2;
+    const warmup = 2; // the service and the floor are fresh processes: JIT and caches warm up first, quick or not
     const runs = ctx.quick ? 1 : 3;
     const out: Figure[] = [];
     // --quick measures the durable setting only (the target's): under 2 minutes for the whole bench.

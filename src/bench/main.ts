@@ -87,80 +87,70 @@ ${[...kept, ...rows].join('\n')}
   The audit never reads snapshots to establish history; \`docket verify --all\` compares each
   usable snapshot with the fold of the log. Half of a cold load's time is JSON.parse of the
   snapshot (about 100 KB, 88 KB of it the deliverables matrix of 120 units) and a third is
-  reading it from SQLite; the figure moves with the machine's phase, and its ratio to the
-  floor, 2.5–4.4, is the steadier number. In the run above the machine was slow (the floor read
-  110k events/s, against 150k in the previous full run, which gave 535k events/s at the same
-  ratio, 3.5), and the target was missed: 383k. A harness running the same cold loads in one
-  process read 350k–617k within a minute. A compact snapshot (each deliverable as an array,
+  reading it from SQLite. The figure moves with the machine's phase: 575k events/s in the run
+  above, 513k in a full run earlier the same day, 383k in a slow phase the day before (the
+  target missed then); a harness running the same cold loads in one process read 350k–617k
+  within a minute. A compact snapshot (each deliverable as an array,
   the unit ids derived from the units: 78 KB instead of 103) measured no faster beyond that
   noise, so the format stays. The timed rounds follow one untimed round, as the other benches
   warm up.
-- **HTTP commands/s and p99** — missed. Three changes this round, each kept because paired runs
-  showed it: one server process, alternating 3 s loads between the two configurations, so both
-  sides of a pair meet the same phase of this machine:
-  - the writer thread links the events it commits into their hash chains (each event's
-    canonical JSON and SHA-256, from the same module as \`linkEvents\`), off the event loop:
-    12.8 % more commands/s (median of 12 pairs, 10 above 1);
-  - campaign events get sequential ids (version-8 UUIDs: a random prefix per process and a
-    counter, src/event-store/event-ids.ts), so a group commit's ids land on the last page of
-    the log's unique id index instead of a random page each. A group of 19 events then commits
-    in 1.0–1.2 ms instead of 2.2–2.6 ms, and the service served 21.8 % more (median of 10
-    pairs, all at or above 1; the gap widens as the log grows). Ballots keep random ids;
-  - the projection lingers 50 ms instead of 10 and is told of commits at most once per linger:
-    a third less CPU per projected event (43–60 µs against 71–78), 8.5 % more commands/s
-    (median of 8 pairs, 7 above 1).
+- **HTTP commands/s and p99** — missed. How it is measured: the service runs as \`npm start\`
+  runs it, in a process of its own, and so does the floor; the load comes from wrk when it is
+  installed (\`apt-get install wrk\`; otherwise autocannon, and the report says which). wrk
+  takes about 25 µs of CPU per request on the same 2 cores, autocannon about 120: at 5,000
+  requests/s that is 0.1 of a core instead of 0.6.
 
-  How far to trust a pair: the same harness with both sides identical gave a median of 1.03
-  over 10 pairs (0.90–1.25, 7 above 1). The id and hashing gains stand well clear of that; the
-  linger's rests as much on the projection's CPU per event as on the rate.
+  This round's change: the SQLite store sends a group to its writer thread as soon as 16
+  appends wait, within the event loop's turn (src/event-store/sqlite/sqlite-event-store.ts,
+  SEND_EARLY_AT). Before, a turn read every request that was ready (about 40 of the 64) and
+  sent them as one group at its end. The thread committed it in 6–7 ms while the loop had
+  nothing to do, then the loop answered them and read the next: the two took turns, the loop
+  busy 70–76 % of the time and the thread 35–45 %. Now the thread commits the first appends
+  of a turn while the loop decides the rest; the loop is busy 92–95 % of the time, and the
+  service served 16 % more (median of 6 paired runs, all 6 above 1, 1.06–1.52).
 
-  This machine's speed swings by up to two times within minutes, and the floors with it, so
-  a single run says little: in a harness that runs the same load on one server process, the
-  service did 4,917 commands/s (p99 31 ms) and 5,341 (p99 24 ms) in fast phases, and
-  2,500–3,000 in slow ones, the same hour. The floor gained more than the service from the
-  sequential ids (it makes its ids the same way now), which is why the ratio to it fell. The
-  bench now alternates the floor's runs with the service's (floor, service; service, floor;
-  …), so a change of pace falls on both alike.
+  Kept from earlier rounds, each because paired runs showed it: the writer thread links the
+  events it commits into their hash chains, off the event loop (12.8 % more commands/s);
+  campaign events get sequential ids (version-8 UUIDs, src/event-store/event-ids.ts), so a
+  group's ids land on the last page of the log's id index (21.8 % more); the projection
+  lingers 50 ms and is told of commits at most once per linger (8.5 % more). The same
+  harness with both sides identical gave 0.90–1.25 per pair, median 1.03.
 
-  What bounds the rest, measured under load at about 4,500 commands/s:
-  - the event loop spends about 155 µs of CPU per command and is the bottleneck. A bare
-    Fastify route calling the same command bus (no Nest router, guard, pipes, filters, auth
-    hook or metrics hook) served 30 % more (median of 6 pairs): about 80 µs of the 155 are
-    the framework and the service's HTTP plumbing. Node's HTTP parsing, Fastify's routing and
-    body parsing, and writing the response (a \`writev\` of loopback TCP is about a tenth of
-    the loop) are shared with the floor;
-  - the event loop is runnable but waiting for a core about a fifth of the time
-    (\`/proc/<pid>/task/<tid>/schedstat\`): the writer thread (about 58 µs of CPU per command:
-    the hashing, the statements, the commit), the projection thread (about 25 µs), V8's
-    helper and the load generator (0.35–0.4 of a core) share the 2 cores with it;
-  - with 64 connections, the rate is 64 divided by the latency, so every pause of the loop
-    (scavenges of 3 ms, a WAL checkpoint) shows in both p99 and the rate;
-  - the 2 cores themselves, counted over all of the process's threads
-    (\`/proc/<pid>/task/*/stat\`, 5 s loads, a slow phase at about 3,000 commands/s): the
-    service spent 340–420 µs of CPU per command, the event loop 190–250 of them, the writer
-    thread 80–100, the projection thread 37–45 and V8's four GC helpers 30–50 together; the
-    floor spent 150–160 (event loop 100, writer thread 50). The load generator takes about
-    0.12 of a core per 1,000 requests/s (0.38 at 3,000, 0.6 at 6,000), so at 5,000 commands/s
-    the service would have 1.4 cores, at most 280 µs per command even with the 2 cores shared
-    perfectly: at that pace no scheduling reaches the target, and only in the fast phases,
-    when the same work costs about a third less, is it within reach. The service's
-    own code is spread thin in the profile (no function of it above 2 % of the loop), and
-    about 40 KB is allocated per command, a quarter of it by Nest's router.
+  What bounds the rest, from profiles and \`/proc/<pid>/task/*/stat\` under load at
+  3,500–5,000 commands/s:
+  - the event loop, busy 92–95 % of the time at about 200 µs of CPU per command. In its
+    profile: writing the responses (the \`writev\` of loopback TCP) 12 %, garbage collection
+    9 %, V8's and Node's native code 8 %, Fastify's routing, body parsing and reply 13 %,
+    Nest's router, guard and pipes about 8 %, and Docket's own code (executor, decide,
+    repository, store, validation, auth, metrics) about 20 %, no function of it above 3 %.
+    The loop's own work would allow about 5,000 commands/s if nothing else needed a core;
+  - the process's other threads share the 2 cores with it: the writer thread 0.25–0.3 of a
+    core (linking about 35 µs per append; statements and commit 50–60 µs) and the projection
+    thread 0.2–0.25 (mostly SQLite reading and writing read-model rows). With the projection
+    switched off altogether the service served 10–15 % more; the floor has neither;
+  - p99: with 64 connections the rate is 64 divided by the mean latency, and the tail is
+    made of pauses that hold a whole group. The writer thread's commit takes 1.1–1.8 ms at
+    the median and 8–11 ms at p99 (the WAL's fsync: the same with checkpoints turned off), a
+    group's round trip 5–7 ms and 15–30 ms. The event loop's turns reach 10–13 ms at p99 (one
+    turn may read 64 requests), and V8 pauses it for scavenges (2–8 ms, about every 40 ms)
+    and full collections (one or two a second, up to 14 ms). The floor's own p99 is 16–29 ms;
+  - the machine's pace: in fast phases the service has served 5,000–5,300 commands/s (5,308
+    and 5,033 in this round's direct runs), in slow ones 3,300–4,000, within the same hour.
 
-  Measured and left out, as no pair showed a gain beyond the noise: a thread that checkpoints
-  the WAL; more groups in flight to the writer thread; committing groups of up to four appends
-  on the event loop, or sending lone appends to the thread while groups flow; a canonical JSON
-  written in loops; a larger WAL autocheckpoint (8,000 pages); a lower scheduling priority for
-  the writer or the projection thread; telling the projection thread of commits once per
-  linger rather than once per group commit (alone it measured the same; it goes with the
-  longer linger, which gained); a linger of 250 ms rather than 50 (0.99 over 8 pairs); \`--v8-pool-size=0\` (one V8 background thread on 2 cores
-  instead of four: 1.08 over 8 alternated runs, then 1.03 over 10 more, within the noise).
+  Measured and left out, as no pair showed a gain beyond the noise: sending groups early at
+  8, 10, 12, 20 or 24 appends instead of 16, or with three groups in flight; \`--single-threaded-gc\`
+  (slower, 0.74 and 0.88); sending a group to the thread as one JSON text rather than as
+  objects (postMessage of a group of 18 costs about the same either way, 94 and 108 µs);
+  a thread that checkpoints the WAL; committing small groups on the event loop; a canonical
+  JSON written in loops; a larger WAL autocheckpoint; a lower scheduling priority for the
+  writer or the projection thread; a linger of 250 ms rather than 50; \`--v8-pool-size=0\`.
   16 MiB semi-spaces halved the scavenges in one run, but would cost about 16 MB of RSS
   against the memory target; not pursued.
 - **Projection catch-up** — timed with the projector on its thread, as the service runs it
   (the thread's start is in the time). It sits on its target and falls either side with the
-  machine: 33,098 events/s in the run above (ratio 0.41), 32,920 and 46,504–49,592 in this
-  session's earlier runs, 50,114 in the last session's. A profile of the rebuild (the same
+  machine: 29,154 events/s in the run above (ratio 0.31, in a slow phase: its floor read
+  95k events/s), 44,416 in a full run earlier the same day (floor 140k), 33,098–50,114 in
+  earlier sessions' runs. A profile of the rebuild (the same
   fold, on the calling thread) gives a third of the time to SQLite inserting rows: 560,000 of
   them for 233,417 events (the 240,000 rows of rm_units and 320,000 cells of the deliverables
   matrix, every launch writing its 120 units' rows); rm_deliverables WITHOUT ROWID measured
@@ -181,6 +171,10 @@ machine and date above say when these were taken.
 
 Regenerate with \`npm run bench\` (full, under 10 minutes on 2 cores) or
 \`npm run bench -- --quick\` (under 2 minutes: smaller data, shorter runs, HTTP at synchronous=FULL only); \`-- --only NAME\` runs one bench.
+The HTTP bench loads the service with wrk when it is on the PATH (Debian: \`apt-get install
+wrk\`), with autocannon (an npm dependency) otherwise; \`DOCKET_BENCH_LOAD=autocannon\` forces
+autocannon. Runs with the two generators are not comparable: autocannon takes about a third
+of a core more from the service at these rates.
 `;
 }
 

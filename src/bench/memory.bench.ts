@@ -1,5 +1,4 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -13,19 +12,13 @@ import { definitionWeight, stateWeight, unitListWeight } from '../campaigns/stat
 import { loadWorkflowsDir } from '../workflows/workflow-loader';
 import { Bench, BenchContext, Figure, now } from './bench-kit';
 import { campaignHistory } from './seed';
+import { describeNodeOptions, rss, ServiceProcess, startProcess } from './service-process';
 
 const REPO = resolve(__dirname, '../..');
 const SECRET = 'bench-secret-bench-secret-bench-secret!';
 const UNITS = 100;
 const TARGET_MB = 250;
 const MB = 1024 * 1024;
-
-/** VmRSS (now) and VmHWM (peak so far) of a process, in bytes, from /proc (Linux). */
-function rss(pid: number): { now: number; peak: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
-  return { now: kb('VmRSS'), peak: kb('VmHWM') };
-}
 
 /** Campaigns appended in one turn of the event loop: the SQLite store commits them together (group commit). */
 const SEED_BATCH = 100;
@@ -82,68 +75,19 @@ function statesCached(campaigns: number, bounds: { cacheCampaigns: number; cache
   return n;
 }
 
-/** The service's Node options as `npm start` and the Docker image run it (node --env-file=node-options.env). */
-const NODE_OPTIONS_FILE = join(REPO, 'node-options.env');
-function shippedNodeOptions(): string {
-  const line = /^NODE_OPTIONS=(["']?)(.*)\1\s*$/m.exec(readFileSync(NODE_OPTIONS_FILE, 'utf8'));
-  if (!line) throw new Error(`${NODE_OPTIONS_FILE} sets no NODE_OPTIONS`);
-  return line[2];
-}
-
-interface Service {
-  child: ChildProcess;
-  port: number;
-  stop(): Promise<void>;
-}
-
-/**
- * The service runs with the shipped Node options (node-options.env), unless DOCKET_BENCH_NODE_OPTIONS
- * is set, for experiments: it is passed to the service as NODE_OPTIONS, which takes the file's place
- * (e.g. --max-old-space-size=128), without constraining this process.
- */
-const SERVICE_NODE_OPTIONS = process.env.DOCKET_BENCH_NODE_OPTIONS;
-
 /**
  * `node --env-file=node-options.env dist/main.js` on the data dir, as `npm start` runs it (system clock,
- * default cache and intervals unless the environment sets them). This process's own NODE_OPTIONS is not passed on.
+ * default cache and intervals unless the environment sets them).
  */
-async function start(dir: string): Promise<Service> {
-  const child = spawn(process.execPath, [`--env-file=${NODE_OPTIONS_FILE}`, join(REPO, 'dist/main.js')], {
-    cwd: REPO,
-    env: {
-      ...process.env,
-      DOCKET_DATA_DIR: dir,
-      DOCKET_JWT_SECRET: SECRET,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      DOCKET_LOG_LEVEL: 'warn',
-      DOCKET_STORE: 'sqlite',
-      NODE_OPTIONS: SERVICE_NODE_OPTIONS || undefined,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+function start(dir: string): Promise<ServiceProcess> {
+  return startProcess('main.js', {
+    DOCKET_DATA_DIR: dir,
+    DOCKET_JWT_SECRET: SECRET,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DOCKET_LOG_LEVEL: 'warn',
+    DOCKET_STORE: 'sqlite',
   });
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const port = await new Promise<number>((done, fail) => {
-    let out = '';
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = /listening on http:\/\/[^:]+:(\d+)/.exec(out);
-      if (m) done(Number(m[1]));
-    });
-    child.once('exit', (code) => fail(new Error(`the service exited with ${code} before listening: ${stderr.slice(-2000)}`)));
-  });
-  return {
-    child,
-    port,
-    async stop() {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
 }
 
 function client(port: number, token: string) {
@@ -182,7 +126,7 @@ function client(port: number, token: string) {
 }
 
 /** Waits until the service's read models have applied everything up to `head` (GET /health). */
-async function caughtUp(get: (path: string) => Promise<{ status: number; body: any }>, s: Service, head: number): Promise<void> {
+async function caughtUp(get: (path: string) => Promise<{ status: number; body: any }>, s: ServiceProcess, head: number): Promise<void> {
   for (;;) {
     const h = await get('/health');
     if (h.status === 200 && h.body.projections?.position >= head) return;
@@ -208,7 +152,7 @@ export const memoryBench: Bench = {
       { DOCKET_DATA_DIR: dir, DOCKET_JWT_SECRET: SECRET, DOCKET_CACHE_CAMPAIGNS: process.env.DOCKET_CACHE_CAMPAIGNS, DOCKET_CACHE_MB: process.env.DOCKET_CACHE_MB },
       REPO,
     );
-    const nodeOptions = SERVICE_NODE_OPTIONS ? `NODE_OPTIONS=${SERVICE_NODE_OPTIONS} (DOCKET_BENCH_NODE_OPTIONS, in place of node-options.env)` : `NODE_OPTIONS=${shippedNodeOptions()} (node-options.env, as npm start)`;
+    const nodeOptions = describeNodeOptions();
     ctx.log(`service: ${nodeOptions}`);
     try {
       let empty: { now: number; peak: number };

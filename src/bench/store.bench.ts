@@ -133,10 +133,33 @@ async function appendFigures(ctx: BenchContext, sut: StoreUnderTest, def: Workfl
   const submit = (i: number) =>
     executor.execute('append-bench', { type: 'SubmitDeliverable', data: { unit: `unit-${i % 120}`, deliverable: 'problem-list', title: `单位${i % 120}查找问题清单` } }, { actor, correlationId: 'bench' });
   for (let i = 0; i < 200; i++) await submit(i);
-  let t = now();
-  for (let i = 0; i < n; i++) await submit(i);
-  const commandRate = n / ((now() - t) / 1000);
-  const floorSingle = await sut.rawSingle(n);
+  // In alternating rounds (commands, floor; floor, commands; …), so that a change of the machine's
+  // pace (fsync times swing with it) falls on both sides of the ratio alike.
+  const rounds = 4;
+  const per = Math.ceil(n / rounds);
+  let commandMs = 0;
+  let floorMs = 0;
+  let next = 200;
+  const commands = async () => {
+    const t = now();
+    for (let i = 0; i < per; i++) await submit(next++);
+    commandMs += now() - t;
+  };
+  const floor = async () => {
+    floorMs += (per / (await sut.rawSingle(per))) * 1000;
+  };
+  for (let r = 0; r < rounds; r++) {
+    if (r % 2 === 0) {
+      await commands();
+      await floor();
+    } else {
+      await floor();
+      await commands();
+    }
+  }
+  const commandRate = (per * rounds) / (commandMs / 1000);
+  const floorSingle = (per * rounds) / (floorMs / 1000);
+  let t: number;
 
   const batches = ctx.quick ? 20 : 60;
   const size = 1000;
