@@ -68,8 +68,10 @@ export function chooseLoadGenerator(env: NodeJS.ProcessEnv = process.env): LoadG
 /** A Lua string literal holding `text` byte for byte (a long bracket whose level the text does not close). */
 function luaString(text: string): string {
   let level = '';
-  while (text.includes(`]${level}]`)) level += '=';
-  return `[${level}[${text}]${level}]`;
+  // The closing bracket must not occur in the text, nor be completed by the text's own end ("a]").
+  while (`${text}]`.includes(`]${level}]`)) level += '=';
+  // Lua drops a newline right after the opening bracket: a leading one is given twice.
+  return `[${level}[${text.startsWith('\n') ? '\n' : ''}${text}]${level}]`;
 }
 
 /**

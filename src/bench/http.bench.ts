@@ -113,15 +113,18 @@ async function startDocket(sync: Sync): Promise<Server> {
   try {
     const config = loadConfig({ DOCKET_DATA_DIR: dir, DOCKET_JWT_SECRET: SECRET }, REPO);
     const store = new SqliteEventStore({ filename: join(dir, 'docket.sqlite'), synchronous: 'NORMAL' });
-    const repo = new CampaignRepository(store, config);
     const def = loadWorkflowsDir(config.workflowsDir).find((w) => w.id === 'three-searches')!;
     const campaigns = Array.from({ length: CAMPAIGNS }, (_, i) => `http-${i + 1}`);
-    for (const id of campaigns) {
-      const at = new Date();
-      const launch = campaignHistory({ campaignId: id, workflow: def, units: UNITS, stages: 0, lastStageShare: 0 }, at);
-      await repo.append(id, null, launch, { actor: { sub: 'bench', role: 'bureau' }, now: at, correlationId: 'bench' });
+    try {
+      const repo = new CampaignRepository(store, config);
+      for (const id of campaigns) {
+        const at = new Date();
+        const launch = campaignHistory({ campaignId: id, workflow: def, units: UNITS, stages: 0, lastStageShare: 0 }, at);
+        await repo.append(id, null, launch, { actor: { sub: 'bench', role: 'bureau' }, now: at, correlationId: 'bench' });
+      }
+    } finally {
+      await store.close();
     }
-    await store.close();
     service = await startProcess('main.js', {
       DOCKET_DATA_DIR: dir,
       DOCKET_JWT_SECRET: SECRET,

@@ -42,6 +42,9 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/** How long a process may take to start listening (a service on a large store projects first). */
+const START_TIMEOUT_MS = 300_000;
+
 export interface ServiceProcess {
   child: ChildProcess;
   port: number;
@@ -60,16 +63,32 @@ export async function startProcess(script: string, env: Record<string, string | 
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
+  child.stderr!.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const port = await new Promise<number>((done, fail) => {
     let out = '';
-    child.stdout!.on('data', (d) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      fail(new Error(`${script} did not say it was listening within ${START_TIMEOUT_MS / 1000} s: ${stderr.slice(-2000)}`));
+    }, START_TIMEOUT_MS);
+    const onData = (d: Buffer) => {
       out += d;
       const m = /listening on http:\/\/[^:]+:(\d+)/.exec(out);
-      if (m) done(Number(m[1]));
+      if (!m) return;
+      clearTimeout(timer);
+      child.stdout!.off('data', onData);
+      child.stdout!.resume(); // what it prints later is not kept
+      done(Number(m[1]));
+    };
+    child.stdout!.on('data', onData);
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      fail(error);
     });
-    child.once('exit', (code) => fail(new Error(`${script} exited with ${code} before listening: ${stderr.slice(-2000)}`)));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      fail(new Error(`${script} exited with ${code} before listening: ${stderr.slice(-2000)}`));
+    });
   });
   return {
     child,

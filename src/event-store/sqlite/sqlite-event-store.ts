@@ -21,7 +21,7 @@ import {
 } from '../event-store.port';
 import { GENESIS_HASH } from '../../audit/domain/hash-chain';
 import { ChainHead, LinkingEventStore, linkAfter, linkEvents, UnchainedEvent, withHashes } from '../chained-append';
-import { Append, SqliteWriter, settle, storageError, toWire } from './sqlite-writer';
+import { Append, SqliteWriter, settle, storageError, toWire, WireAppend } from './sqlite-writer';
 
 export interface SqliteEventStoreOptions {
   /** File path, or ':memory:'. */
@@ -127,6 +127,8 @@ export class SqliteEventStore implements LinkingEventStore {
   private readonly appendTx: (streamId: string, events: EventData[], options: AppendOptions) => AppendResult;
   private readonly hub: SubscriptionHub;
   private closed = false;
+  /** close() has committed what it was given: appends from now on are refused (StoreUnavailableError). */
+  private stopped = false;
   /** Appends waiting for the next group commit. */
   private pending: Pending[] = [];
   private flushScheduled = false;
@@ -255,6 +257,10 @@ export class SqliteEventStore implements LinkingEventStore {
   }
 
   private enqueue(append: Pending): void {
+    if (this.stopped) {
+      append.reject(new StoreUnavailableError('the SQLite event store is closed'));
+      return;
+    }
     this.pending.push(append);
     if (this.writerOptions && this.pending.length >= SEND_EARLY_AT && this.sending.size < MAX_GROUPS_IN_FLIGHT) {
       this.sendGroup();
@@ -282,10 +288,17 @@ export class SqliteEventStore implements LinkingEventStore {
       if (this.sending.size < MAX_GROUPS_IN_FLIGHT) this.sendGroup();
       return;
     }
-    const batch = this.pending;
+    const batch: Pending[] = [];
+    for (const p of this.pending) {
+      try {
+        this.linkHere(p); // canonical JSON of its data: a BigInt or a cycle refuses this append alone
+        batch.push(p);
+      } catch (error) {
+        p.reject(error);
+      }
+    }
     this.pending = [];
     if (batch.length === 0) return;
-    for (const p of batch) this.linkHere(p);
     if (batch.length === 1) {
       const [p] = batch;
       try {
@@ -315,10 +328,29 @@ export class SqliteEventStore implements LinkingEventStore {
     const batch = this.pending;
     if (batch.length === 0) return;
     this.pending = [];
-    if (!this.writer || this.writer.dead) this.writer = new SqliteWriter(this.writerOptions!);
-    const sent: Promise<void> = this.writer.commit(batch.map(toWire)).then(
+    // Whatever fails before the group is sent fails its own appends, not the caller that happened to
+    // fill the group (sendGroup runs inside its append's promise executor), and leaves none waiting.
+    const wire: WireAppend[] = [];
+    const sendable: Pending[] = [];
+    for (const p of batch) {
+      try {
+        wire.push(toWire(p)); // JSON.stringify of its data: a BigInt or a cycle refuses this append alone
+        sendable.push(p);
+      } catch (error) {
+        p.reject(error);
+      }
+    }
+    if (sendable.length === 0) return;
+    try {
+      if (!this.writer || this.writer.dead) this.writer = new SqliteWriter(this.writerOptions!);
+    } catch (error) {
+      const failure = new StoreUnavailableError(`SQLite writer thread could not start: ${(error as Error).message}`, error);
+      for (const p of sendable) p.reject(failure);
+      return;
+    }
+    const sent: Promise<void> = this.writer.commit(wire).then(
       (outcomes) => {
-        batch.forEach((p, i) => {
+        sendable.forEach((p, i) => {
           try {
             const o = outcomes[i];
             if (p.prevHash !== undefined && (o.kind === 'written' || o.kind === 'stored')) {
@@ -332,7 +364,7 @@ export class SqliteEventStore implements LinkingEventStore {
         });
       },
       (error) => {
-        for (const p of batch) p.reject(error);
+        for (const p of sendable) p.reject(error);
       },
     ).finally(() => {
       this.sending.delete(sent);
@@ -435,9 +467,11 @@ export class SqliteEventStore implements LinkingEventStore {
         if (!this.sending.size) this.sendGroup();
         await Promise.all([...this.sending]);
       }
+      this.stopped = true; // before the thread ends: a later append would start a new one
       await this.writer?.close();
     } else {
       this.flushAppends();
+      this.stopped = true;
     }
     await this.hub.closeAll();
     this.closed = true;

@@ -112,6 +112,46 @@ describe('SQLite store writer thread', () => {
     await reopened.close();
   });
 
+  it('refuses appends that come after close() has committed the ones it was given, and starts no thread for them', async () => {
+    const filename = file();
+    const store = new SqliteEventStore({ filename, synchronous: 'NORMAL', writerThread: true });
+    const closing = store.close();
+    const late = [store.appendToStream('late-1', [ev('late-1')]), store.appendToStream('late-2', [ev('late-2')])];
+    await expect(Promise.all(late)).rejects.toBeInstanceOf(StoreUnavailableError);
+    await closing;
+    expect(threadOf(store)).toBeUndefined();
+    const reopened = new SqliteEventStore({ filename });
+    expect(await reopened.readAll()).toEqual([]);
+    await reopened.close();
+  });
+
+  it('refuses an append whose data is not JSON on its own: the rest of its group is committed, and no caller is left waiting', async () => {
+    const store = new SqliteEventStore({ filename: file(), synchronous: 'NORMAL', writerThread: true });
+    try {
+      // 16 appends in one turn: the group goes to the thread as the 16th arrives, from inside its call.
+      const appends = Array.from({ length: 16 }, (_, i) =>
+        store.appendToStream(`bad-${i}`, [{ id: `bad-${i}`, type: 'Happened', data: i === 2 ? { n: BigInt(1) } : { i }, metadata: {} }]),
+      );
+      const settled = await Promise.allSettled(appends);
+      expect(settled.map((r) => r.status)).toEqual(settled.map((_, i) => (i === 2 ? 'rejected' : 'fulfilled')));
+      expect(await store.readAll({ maxCount: 100 })).toHaveLength(15);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('on the calling thread too, an append whose data cannot be hashed fails alone', async () => {
+    const store = new SqliteEventStore({ filename: file(), synchronous: 'NORMAL' });
+    try {
+      const good = appendChained(store, 'fine', null, [{ type: 'Happened', data: { ok: true } }]);
+      const bad = appendChained(store, 'unhashable', null, [{ type: 'Happened', data: { n: BigInt(1) } }]);
+      await expect(bad).rejects.toThrow(/BigInt/);
+      await expect(good).resolves.toMatchObject({ events: [{ revision: 0 }] });
+    } finally {
+      await store.close();
+    }
+  });
+
   describe('hash chain', () => {
     const unlinked = (id: string, title: string): UnchainedEvent => ({
       id,
