@@ -1,4 +1,4 @@
-import { decideReminders, lateUnitsOf, reminderId } from './reminders';
+import { decideReminders, lateUnitsOf, latestReminderPoint, nextReminderAt, reminderId } from './reminders';
 
 describe('late units', () => {
   const stageDeliverables = [{ id: 'plan' }, { id: 'report' }];
@@ -57,5 +57,27 @@ describe('deciding reminders', () => {
       'ReminderIssued overdue#3 late',
       'ReminderEscalated escalation#1 on time',
     ]);
+  });
+});
+
+describe('the overdue series', () => {
+  it('falls at D + k·every, each point reckoned from the deadline: monthly after 31 January is 28 February, 31 March, 30 April', () => {
+    const deadline = '2025-01-31T09:00:00.000Z';
+    const policy = { every: 'P1M' };
+    const at = (now: string) => latestReminderPoint(deadline, policy, new Date(now));
+    expect(at('2025-02-28T09:00:00.000Z')).toEqual({ level: 'overdue', occurrence: 1, dueAt: '2025-02-28T09:00:00.000Z' });
+    expect(at('2025-03-30T09:00:00.000Z')).toEqual({ level: 'overdue', occurrence: 1, dueAt: '2025-02-28T09:00:00.000Z' });
+    expect(at('2025-03-31T09:00:00.000Z')).toEqual({ level: 'overdue', occurrence: 2, dueAt: '2025-03-31T09:00:00.000Z' });
+    expect(at('2025-05-01T00:00:00.000Z')).toEqual({ level: 'overdue', occurrence: 3, dueAt: '2025-04-30T09:00:00.000Z' });
+    expect(nextReminderAt(deadline, policy, new Date('2025-03-01T00:00:00.000Z'))).toBe('2025-03-31T09:00:00.000Z');
+    expect(nextReminderAt(deadline, policy, new Date('2025-04-30T09:00:00.000Z'))).toBe('2025-05-31T09:00:00.000Z');
+  });
+
+  it('counts every point of a short series long overdue, however many there are', () => {
+    const deadline = '2020-01-01T00:00:00.000Z';
+    const policy = { every: 'PT1M' };
+    const now = new Date('2030-01-01T00:00:30.000Z'); // 5,260,320 minutes later, and 30 s
+    expect(latestReminderPoint(deadline, policy, now)).toEqual({ level: 'overdue', occurrence: 5_260_320, dueAt: '2030-01-01T00:00:00.000Z' });
+    expect(nextReminderAt(deadline, policy, now)).toBe('2030-01-01T00:01:00.000Z');
   });
 });

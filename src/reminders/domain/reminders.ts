@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ReminderPolicy } from '../../workflows/domain/workflow-definition';
-import { addDuration, subtractDuration } from '../../workflows/domain/duration';
+import { addDuration, addDurationTimes, parseDuration, subtractDuration } from '../../workflows/domain/duration';
 
 /**
  * Reminders for late units, decided as plain data. A stage with a deadline D and a policy
@@ -69,22 +69,33 @@ export function reminderId(key: { campaignId: string; stage: string; stageEntere
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16], 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
+/**
+ * How many overdue reminders have fallen due at `t`: the largest k with D + k·every ≤ t (0 if
+ * none). An exact \`every\` (days, hours, …) is divided into the time since the deadline; one with
+ * months or years is walked, a point a month or more apart, each reckoned from D.
+ */
+function overdueCount(deadline: string, every: string, t: number): number {
+  const d = Date.parse(deadline);
+  if (t < d) return 0;
+  const { years, months } = parseDuration(every);
+  if (!years && !months) {
+    const step = addDuration(deadline, every).getTime() - d;
+    // The workflow loader refuses a zero \`every\`; one shorter than a millisecond (PT0.0001S) moves nothing either.
+    return step > 0 ? Math.floor((t - d) / step) : 0;
+  }
+  let k = 0;
+  while (addDurationTimes(deadline, every, k + 1).getTime() <= t) k += 1;
+  return k;
+}
+
 /** The latest reminder of the series (before / due / overdue #k) that has fallen due at `now`, if any. */
 export function latestReminderPoint(deadline: string, policy: ReminderPolicy, now: Date): SchedulePoint | undefined {
   const t = now.getTime();
   const d = Date.parse(deadline);
   if (t >= d) {
     if (policy.every) {
-      // overdue #k falls due at D + k·every; find the largest k with due ≤ now (calendar-aware durations).
-      let k = 0;
-      let next = addDuration(deadline, policy.every);
-      let due: Date | undefined;
-      while (next.getTime() <= t && k < 100_000) {
-        k += 1;
-        due = next;
-        next = addDuration(next, policy.every);
-      }
-      if (k > 0) return { level: 'overdue', occurrence: k, dueAt: due!.toISOString() };
+      const k = overdueCount(deadline, policy.every, t);
+      if (k > 0) return { level: 'overdue', occurrence: k, dueAt: addDurationTimes(deadline, policy.every, k).toISOString() };
     }
     if (policy.at) return { level: 'due', occurrence: 1, dueAt: new Date(d).toISOString() };
   }
@@ -108,12 +119,7 @@ export function nextReminderAt(deadline: string, policy: ReminderPolicy, now: Da
   if (policy.before) candidates.push(subtractDuration(deadline, policy.before).getTime());
   if (policy.at) candidates.push(Date.parse(deadline));
   if (policy.escalateAfter) candidates.push(addDuration(deadline, policy.escalateAfter).getTime());
-  if (policy.every) {
-    let next = addDuration(deadline, policy.every);
-    let guard = 0;
-    while (next.getTime() <= t && guard++ < 100_000) next = addDuration(next, policy.every);
-    candidates.push(next.getTime());
-  }
+  if (policy.every) candidates.push(addDurationTimes(deadline, policy.every, overdueCount(deadline, policy.every, t) + 1).getTime());
   const future = candidates.filter((c) => c > t).sort((a, b) => a - b);
   return future.length ? new Date(future[0]).toISOString() : null;
 }

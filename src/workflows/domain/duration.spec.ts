@@ -1,5 +1,6 @@
 import {
   addDuration,
+  addDurationTimes,
   DURATION_PATTERN,
   durationToMilliseconds,
   isValidDuration,
@@ -143,5 +144,19 @@ describe('durationToMilliseconds', () => {
 
   it('refuses months, whose length depends on the calendar', () => {
     expect(() => durationToMilliseconds('P1M')).toThrow(/no fixed length/);
+  });
+});
+
+describe('addDurationTimes', () => {
+  it('adds k times the duration in one step, clamping only the result to its month', () => {
+    expect(addDurationTimes('2025-01-31T00:00:00Z', 'P1M', 3).toISOString()).toBe('2025-04-30T00:00:00.000Z');
+    expect(addDurationTimes('2025-01-31T00:00:00Z', 'P1M', 2).toISOString()).toBe('2025-03-31T00:00:00.000Z');
+    expect(addDurationTimes('2025-01-01T00:00:00Z', 'P1DT1H', 3).toISOString()).toBe('2025-01-04T03:00:00.000Z');
+    expect(addDurationTimes('2025-01-01T00:00:00Z', 'P1M', 0).toISOString()).toBe('2025-01-01T00:00:00.000Z');
+  });
+
+  it('refuses a count that is not a whole number of zero or more', () => {
+    expect(() => addDurationTimes('2025-01-01T00:00:00Z', 'P1D', -1)).toThrow(/1 times|-1 times/);
+    expect(() => addDurationTimes('2025-01-01T00:00:00Z', 'P1D', 1.5)).toThrow();
   });
 });

@@ -106,8 +106,11 @@ function daysInMonthUTC(year: number, month: number): number {
   return new Date(Date.UTC(year, month + 1, 0)).getUTCDate();
 }
 
-/** Calendar part first (years, months; the day is clamped to the month's end), then the exact part. */
-function shift(instant: Date | string, iso: string, sign: 1 | -1): Date {
+/**
+ * Calendar part first (years, months; the day is clamped to the month's end), then the exact part;
+ * `sign` is the number of times the duration is added (negative: subtracted).
+ */
+function shift(instant: Date | string, iso: string, sign: number): Date {
   const d = parseDuration(iso);
   const date = toDate(instant);
   const months = sign * (d.years * 12 + d.months);
@@ -120,7 +123,7 @@ function shift(instant: Date | string, iso: string, sign: 1 | -1): Date {
   }
   const result = new Date(date.getTime() + sign * exactMilliseconds(d));
   if (Number.isNaN(result.getTime())) {
-    throw new Error(`${JSON.stringify(iso)} ${sign > 0 ? 'after' : 'before'} ${JSON.stringify(instant)} is out of range`);
+    throw new Error(`${JSON.stringify(iso)}${Math.abs(sign) === 1 ? '' : ` × ${Math.abs(sign)}`} ${sign >= 0 ? 'after' : 'before'} ${JSON.stringify(instant)} is out of range`);
   }
   return result;
 }
@@ -128,6 +131,16 @@ function shift(instant: Date | string, iso: string, sign: 1 | -1): Date {
 /** `instant` plus the duration: calendar arithmetic in UTC for years and months, exact for the rest. */
 export function addDuration(instant: Date | string, iso: string): Date {
   return shift(instant, iso, 1);
+}
+
+/**
+ * `instant` plus `times` (a whole number ≥ 0) times the duration, in one step: P1M three times
+ * after 31 January is 30 April (each result clamped to its own month's end), where adding P1M
+ * three times over would give 28 April.
+ */
+export function addDurationTimes(instant: Date | string, iso: string, times: number): Date {
+  if (!Number.isSafeInteger(times) || times < 0) throw new Error(`cannot add ${JSON.stringify(iso)} ${times} times`);
+  return shift(instant, iso, times);
 }
 
 /** `instant` minus the duration (e.g. the first reminder, `before` a deadline). */
