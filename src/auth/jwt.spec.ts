@@ -20,6 +20,11 @@ describe('JwtCodec', () => {
     expect(() => jwt.actor(sign({ role: 'bureau' }))).toThrow(/sub/);
   });
 
+  it('refuses a token with our signature that never expires (no exp claim)', () => {
+    const sign = createSigner({ key: secret });
+    expect(() => jwt.actor(sign({ sub: 'a', role: 'bureau' }))).toThrow(/exp claim/);
+  });
+
   it('refuses an unsigned token (alg none)', () => {
     const header = Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url');
     const body = Buffer.from(JSON.stringify({ sub: 'a', role: 'bureau' })).toString('base64url');

@@ -64,7 +64,9 @@ export class JwtCodec {
     if (payload.role === 'unit' && (typeof payload.unit !== 'string' || !payload.unit)) {
       throw new InvalidTokenError('a unit token needs a unit claim');
     }
-    const expiresAtMs = typeof payload.exp === 'number' ? payload.exp * 1000 : Number.POSITIVE_INFINITY;
+    // A token that never expires would be good for ever once leaked; every token Docket mints has `exp`.
+    if (typeof payload.exp !== 'number' || !Number.isFinite(payload.exp)) throw new InvalidTokenError('token has no exp claim (tokens must expire)');
+    const expiresAtMs = payload.exp * 1000;
     // RFC 7519: accepted only before `exp` (the verifier still takes the second of `exp` itself).
     if (Date.now() >= expiresAtMs) throw new InvalidTokenError('token has expired');
     const actor: Actor = Object.freeze(payload.role === 'unit' ? { sub: payload.sub, role: 'unit', unit: payload.unit } : { sub: payload.sub, role: payload.role });
