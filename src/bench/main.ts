@@ -133,7 +133,11 @@ ${[...kept, ...rows].join('\n')}
     the median and 8–11 ms at p99 (the WAL's fsync: the same with checkpoints turned off), a
     group's round trip 5–7 ms and 15–30 ms. The event loop's turns reach 10–13 ms at p99 (one
     turn may read 64 requests), and V8 pauses it for scavenges (2–8 ms, about every 40 ms)
-    and full collections (one or two a second, up to 14 ms). The floor's own p99 is 16–29 ms;
+    and full collections (one or two a second, up to 14 ms). With 64 connections, 5,000
+    commands/s means a mean latency of 12.8 ms (Little's law), so p99 ≤ 25 ms asks for a p99
+    under 2 times the mean. The bare floor, which does nothing but the append, does not keep
+    its own tail that tight here: its p99 is 2.3 times its mean in the run above at
+    synchronous=FULL (17.3 ms against 64 ÷ 8,368/s = 7.6 ms) and 3.4 times at NORMAL;
   - the machine's pace: in fast phases the service has served 5,000–5,300 commands/s (5,308
     and 5,033 in this round's direct runs), in slow ones 3,300–4,000, within the same hour.
 
