@@ -3,6 +3,7 @@ import { validationPipe } from '../app.module';
 import * as campaignDtos from '../campaigns/campaign.dto';
 import * as evaluationDtos from '../evaluations/evaluation.dto';
 import * as webhookDtos from '../webhooks/webhook.dto';
+import { ValidationPipe } from '@nestjs/common';
 import { FastValidationPipe } from './fast-validation.pipe';
 
 const pipe = new FastValidationPipe(validationPipe);
@@ -82,5 +83,30 @@ describe('FastValidationPipe', () => {
     const body = { unit: 'branch-17', deliverable: 'rectification-plan', title: 'T', extra: 1 };
     expect(pipe.tryFast(body, campaignDtos.SubmitDeliverableDto)).toBeUndefined();
     await expect(pipe.transform(body, { type: 'body', metatype: campaignDtos.SubmitDeliverableDto, data: '' })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+  });
+
+  it('hands back the parameters the ValidationPipe would leave as they are, without it, and leaves the rest to it', async () => {
+    const inner = jest.spyOn(validationPipe, 'transform');
+    try {
+      const cases: [unknown, Parameters<ValidationPipe['transform']>[1], boolean][] = [
+        ['c-17', { type: 'param', metatype: String, data: 'id' }, true],
+        [{ authorization: 'Bearer x' }, { type: 'custom', metatype: Object, data: undefined }, true],
+        [{ sub: 'a', role: 'bureau' }, { type: 'custom', metatype: Object, data: undefined }, true],
+        [{ id: 'c-17' }, { type: 'param', metatype: Object, data: undefined }, true],
+        ['17', { type: 'param', metatype: undefined, data: 'n' }, true],
+        ['17', { type: 'param', metatype: Number, data: 'n' }, false], // converted to 17
+        ['true', { type: 'param', metatype: Boolean, data: 'flag' }, false],
+        ['17', { type: 'query', metatype: String, data: 'limit' }, false],
+      ];
+      for (const [value, meta, direct] of cases) {
+        inner.mockClear();
+        const fast = await pipe.transform(value, meta);
+        expect({ meta, direct: inner.mock.calls.length === 0 }).toEqual({ meta, direct });
+        inner.mockClear();
+        expect(fast).toEqual(await validationPipe.transform(value, meta));
+      }
+    } finally {
+      inner.mockRestore();
+    }
   });
 });

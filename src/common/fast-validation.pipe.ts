@@ -104,9 +104,16 @@ export function unacceptable(value: unknown): string | undefined {
 export class FastValidationPipe implements PipeTransform {
   private readonly plans = new Map<unknown, Plan | null>();
 
-  constructor(readonly pipe: ValidationPipe) {}
+  /** The ValidationPipe leaves custom parameters alone and forces no type on any (leavesAsItIs relies on both). */
+  private readonly plain: boolean;
+
+  constructor(readonly pipe: ValidationPipe) {
+    const options = pipe as unknown as { validateCustomDecorators?: boolean; expectedType?: unknown };
+    this.plain = !options.validateCustomDecorators && options.expectedType === undefined;
+  }
 
   transform(value: unknown, meta: ArgumentMetadata): unknown {
+    if (this.leavesAsItIs(value, meta)) return value;
     if (meta.type === 'body' && typeof meta.metatype === 'function') {
       const fast = this.tryFast(value, meta.metatype as new () => unknown);
       if (fast !== undefined) return fast;
@@ -116,6 +123,21 @@ export class FastValidationPipe implements PipeTransform {
       if (problem) throw new DomainError('VALIDATION_FAILED', `the ${meta.type} ${problem}`);
     }
     return this.pipe.transform(value, meta);
+  }
+
+  /**
+   * Whether the ValidationPipe would hand `value` back as it is, neither validating nor
+   * converting it: a custom parameter (the actor; validateCustomDecorators is off), or a route
+   * parameter or the headers typed as a string or an object (a string \`:id\` is already a
+   * string). Every request has three of these, and the pipe's async machinery was most of their
+   * cost. Bodies and queries always go the long way (their checks are below).
+   */
+  private leavesAsItIs(value: unknown, meta: ArgumentMetadata): boolean {
+    if (!this.plain) return false;
+    if (meta.type === 'custom') return true;
+    if (meta.type !== 'param') return false;
+    const m = meta.metatype;
+    return m === undefined || m === Object || (m === String && (typeof value === 'string' || value === undefined));
   }
 
   /** The DTO instance, or undefined when the ValidationPipe must decide. */
