@@ -5,6 +5,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { randomUUID } from 'node:crypto';
 import { clientErrorHandler, frameworkErrors } from './common/framework-errors';
+import { parseJsonBody } from './common/json-body';
 import { AppModule, AppOptions } from './app.module';
 import { loadWorkflowsDir } from './workflows/workflow-loader';
 import { WorkflowRegistry } from './workflows/workflow.registry';
@@ -53,6 +54,10 @@ export async function createApp(options: AppOptions): Promise<NestFastifyApplica
     .build();
   SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, doc), { jsonDocumentUrl: 'docs-json' });
   await app.init();
+  // JSON bodies are read by the service's own parser (after init, where Nest registers its own):
+  // the same rules as Fastify's, with an answer that says which one a body broke.
+  fastify.removeContentTypeParser('application/json');
+  fastify.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: options.config.bodyLimit }, parseJsonBody);
   await fastify.ready();
   return app;
 }

@@ -418,13 +418,31 @@ describe('the public HTTP contract', () => {
       }
       // an empty body declared as JSON
       await expectRefusedAppendingNothing(id, () => call('POST', `/api/campaigns/${id}/transitions`, { body: '', headers: json }), 400, 'INVALID_JSON');
-      // prototype poisoning is refused, not merged
-      await expectRefusedAppendingNothing(
+      // prototype poisoning is refused, not merged, and the answer says why
+      const poisoned = await expectRefusedAppendingNothing(
         id,
         () => call('POST', `/api/campaigns/${id}/transitions`, { body: '{"event":"ADVANCE","__proto__":{"admin":true}}', headers: json }),
         400,
         'INVALID_JSON',
       );
+      expect(poisoned.detail).toContain('"__proto__"');
+      const deep = await expectRefusedAppendingNothing(
+        id,
+        () => call('POST', `/api/campaigns/${id}/transitions`, { body: '{"event":"ADVANCE","x":[{"constructor":{"prototype":{"admin":true}}}]}', headers: json }),
+        400,
+        'INVALID_JSON',
+      );
+      expect(deep.detail).toContain('"constructor"');
+    });
+
+    it('says what is wrong with a body that is not JSON, and lets a value merely named constructor through to validation', async () => {
+      const json = { 'content-type': 'application/json' };
+      const broken = await expectRefusedAppendingNothing(id, () => call('POST', `/api/campaigns/${id}/transitions`, { body: '{"event": "ADVANCE",}', headers: json }), 400, 'INVALID_JSON');
+      expect(broken.detail).toMatch(/^the body is not valid JSON: /);
+      const empty = await expectRefusedAppendingNothing(id, () => call('POST', `/api/campaigns/${id}/transitions`, { body: '', headers: json }), 400, 'INVALID_JSON');
+      expect(empty.detail).toContain('empty');
+      // "constructor" as a plain string value is JSON like any other: the DTO decides (not an event name).
+      await expectRefusedAppendingNothing(id, () => call('POST', `/api/campaigns/${id}/transitions`, { body: '{"event":"constructor"}', headers: json }), 400, 'VALIDATION_FAILED');
     });
 
     it('refuses a body of a media type it does not read with 415 UNSUPPORTED_MEDIA_TYPE', async () => {
