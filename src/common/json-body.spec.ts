@@ -16,6 +16,13 @@ describe('parsing JSON bodies', () => {
     expect(proto.error).toMatchObject({ code: 'FST_ERR_CTP_INVALID_JSON_BODY', message: expect.stringContaining('"__proto__" member') });
     const ctor = await parse('{"a":{"constructor":{"prototype":{"admin":true}}}}');
     expect(ctor.error?.message).toContain('"constructor" member holding "prototype"');
+    // Spelled with escapes, the same members are the same members.
+    expect((await parse('{"\\u005f_proto__":{"admin":true}}')).error?.message).toContain('"__proto__" member');
+    expect((await parse('{"x":{"\\u0063onstructor":{"prototype":{}}}}')).error?.message).toContain('"constructor" member holding "prototype"');
+  });
+
+  it('reads a body that starts with a byte-order mark', async () => {
+    expect(await parse('\ufeff{"a":1}')).toEqual({ error: null, value: { a: 1 } });
   });
 
   it('says why a body is not JSON, and that an empty one is empty', async () => {

@@ -9,7 +9,9 @@ import type { FastifyRequest } from 'fastify';
  * so they become 400 INVALID_JSON problems like every other body error (problem.filter.ts).
  */
 export function parseJsonBody(_request: FastifyRequest, body: string | Buffer, done: (error: Error | null, value?: unknown) => void): void {
-  const text = typeof body === 'string' ? body : body.toString('utf8');
+  let text = typeof body === 'string' ? body : body.toString('utf8');
+  // A byte-order mark before the JSON is not part of it (Fastify's parser skips it too).
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text.length === 0) {
     done(invalid('FST_ERR_CTP_EMPTY_JSON_BODY', "the body is empty, but its content-type is application/json"));
     return;
@@ -21,8 +23,8 @@ export function parseJsonBody(_request: FastifyRequest, body: string | Buffer, d
     done(invalid('FST_ERR_CTP_INVALID_JSON_BODY', `the body is not valid JSON: ${(error as Error).message}`));
     return;
   }
-  // Only a text that names one can hold one: the walk is for the rare body that does.
-  const member = (text.includes('__proto__') || text.includes('constructor')) && prototypeMember(value);
+  // Only a text that names one, or escapes a character (\u005f_proto__), can hold one: the walk is for the rare body that does.
+  const member = (text.includes('__proto__') || text.includes('constructor') || text.includes('\\u')) && prototypeMember(value);
   if (member) {
     done(invalid('FST_ERR_CTP_INVALID_JSON_BODY', `the body holds ${member}, which no request may carry (it could reach an object's prototype)`));
     return;
