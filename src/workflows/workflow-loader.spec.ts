@@ -505,6 +505,22 @@ describe('validateWorkflow', () => {
       ]);
     });
 
+    it('refuses a duration longer than 100 years, or shorter than a millisecond where it must move time', () => {
+      const def = sample();
+      def.stages[0].deadline = 'P300000Y'; // past the last date a clock can show: every reminder scan would fail on it
+      def.stages[0].reminders.every = 'PT0.0001S';
+      def.stages[0].reminders.escalateAfter = 'P100Y1D';
+      expect(invalid(def)).toEqual([
+        'test.yaml: stages[0].deadline: "P300000Y" is longer than 100 years',
+        'test.yaml: stages[0].reminders.every: "PT0.0001S" is shorter than a millisecond; it must be longer',
+        'test.yaml: stages[0].reminders.escalateAfter: "P100Y1D" is longer than 100 years',
+      ]);
+      def.stages[0].deadline = 'P100Y';
+      def.stages[0].reminders.every = 'PT0.001S';
+      def.stages[0].reminders.escalateAfter = 'P7D';
+      expect(() => validateWorkflow(def, 'test.yaml')).not.toThrow();
+    });
+
     it('refuses a date that is not on the calendar', () => {
       const def = sample();
       def.stages[0].transitions[0].guards = [{ after: { date: '2014-02-30T00:00:00+08:00' } }];

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import Ajv, { ErrorObject } from 'ajv';
 import { Document, isMap, isPair, isScalar, isSeq, LineCounter, Node, parseDocument } from 'yaml';
 import { DomainError } from '../common/domain/domain-error';
-import { isValidDuration, isZeroDuration } from './domain/duration';
+import { addDuration, isValidDuration, isZeroDuration } from './domain/duration';
 import type { StageDefinition, WorkflowDefinition } from './domain/workflow-definition';
 
 /** The shipped workflows/ folder (the same relative place from src/ and from dist/). */
@@ -296,9 +296,24 @@ function evaluationChecks(def: WorkflowDefinition, report: Report): void {
   });
 }
 
+/** No deadline, reminder or guard of a campaign is further away than this (and dates stay in range). */
+const LONGEST_DURATION_YEARS = 100;
+const DURATION_BASE = Date.UTC(2000, 0, 1);
+
 function durationCheck(value: string, at: Segment[], report: Report, positive: boolean): void {
-  if (!isValidDuration(value)) report(at, `${JSON.stringify(value)} is not an ISO-8601 duration`);
-  else if (positive && isZeroDuration(value)) report(at, `${JSON.stringify(value)} is zero; it must be longer`);
+  if (!isValidDuration(value)) return report(at, `${JSON.stringify(value)} is not an ISO-8601 duration`);
+  if (positive && isZeroDuration(value)) return report(at, `${JSON.stringify(value)} is zero; it must be longer`);
+  let length: number;
+  try {
+    length = addDuration(new Date(DURATION_BASE), value).getTime() - DURATION_BASE;
+  } catch {
+    length = Number.POSITIVE_INFINITY;
+  }
+  if (length > addDuration(new Date(DURATION_BASE), `P${LONGEST_DURATION_YEARS}Y`).getTime() - DURATION_BASE) {
+    report(at, `${JSON.stringify(value)} is longer than ${LONGEST_DURATION_YEARS} years`);
+  } else if (positive && length < 1) {
+    report(at, `${JSON.stringify(value)} is shorter than a millisecond; it must be longer`);
+  }
 }
 
 /** The schema checked the shape; this checks the calendar (no 30 February, no 25 o'clock). */
