@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { CLOCK, Clock } from '../common/clock';
 import { DOCKET_CONFIG } from '../config/config.module';
 import type { DocketConfig } from '../config/config';
-import { ConcurrencyError, DuplicateEventError, EVENT_STORE, EventStore } from '../event-store/event-store.port';
+import { ConcurrencyError, DuplicateEventError, EVENT_STORE, EventStore, StoreUnavailableError } from '../event-store/event-store.port';
 import { appendChained, ChainHead } from '../event-store/chained-append';
 import { CampaignRepository } from '../campaigns/campaign.repository';
 import { stageOf } from '../campaigns/domain/campaign-state';
@@ -64,6 +64,8 @@ export interface ScanResult {
   issued: number;
   /** Campaigns whose due reminders were dropped, and why (stage moved on, campaign completed, nobody late). */
   ignored: { campaign: string; reason: string }[];
+  /** Campaigns whose reminders could not be decided this time (set only when some could not); the next scan tries them again. */
+  failed?: { campaign: string; error: string }[];
 }
 
 /**
@@ -152,9 +154,19 @@ export class ReminderScheduler implements OnApplicationBootstrap, OnModuleDestro
       const visits = await Promise.allSettled(slice.map((c) => this.visit(c, now)));
       const timers: Timer[] = [];
       let failure: { error: unknown } | undefined;
-      for (const v of visits) {
+      // A slice where every visit failed has trouble that is not one campaign's (the store, the
+      // read models): the scan stops, and the next one starts over. A campaign that fails alone
+      // must not hold up the ones after it, scan after scan: it is logged and passed over.
+      const alone = visits.some((v) => v.status === 'fulfilled') && !visits.some((v) => v.status === 'rejected' && v.reason instanceof StoreUnavailableError);
+      for (const [j, v] of visits.entries()) {
         if (v.status === 'rejected') {
-          failure ??= { error: v.reason };
+          if (!alone) {
+            failure ??= { error: v.reason };
+            continue;
+          }
+          const error = v.reason instanceof Error ? v.reason.message : String(v.reason);
+          this.logger.error(`the reminders of campaign ${slice[j].id} could not be decided: ${error}`);
+          (result.failed ??= []).push({ campaign: slice[j].id, error });
           continue;
         }
         timers.push(v.value.timer);

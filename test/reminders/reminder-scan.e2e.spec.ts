@@ -77,6 +77,30 @@ describe.each([
     const inbox = await a.call('GET', '/api/reminders?limit=1000');
     expect(inbox.body.items).toHaveLength(first.issued);
   });
+
+  it('passes over a campaign whose reminders cannot be decided, reminds the ones after it, and tries it again next time', async () => {
+    clock.set(at(2.5)); // overdue #1 (+2 days) has fallen due everywhere
+    const scheduler = a.app.get(ReminderScheduler);
+    const visit = (scheduler as unknown as { visit: (c: { id: string }, now: Date) => Promise<unknown> }).visit;
+    const spy = jest.spyOn(scheduler as unknown as { visit: typeof visit }, 'visit').mockImplementation(function (this: unknown, c, now) {
+      if (c.id === 'c2') return Promise.reject(new Error('a campaign that cannot be decided'));
+      return visit.call(this, c, now);
+    });
+    let scan;
+    try {
+      scan = await scheduler.scan();
+    } finally {
+      spy.mockRestore();
+    }
+    expect(scan.failed).toEqual([{ campaign: 'c2', error: 'a campaign that cannot be decided' }]);
+    // c70 is in the second slice of 64: the failure in the first did not stop the scan.
+    expect(await remindedUnits(a, 'c70')).toContain('overdue#1 u2'); // its u1 submitted
+    expect(await remindedUnits(a, 'c2')).not.toContain('overdue#1 u1');
+    const again = await scheduler.scan();
+    expect(again).toMatchObject({ candidates: 1, issued: 2 });
+    expect(again.failed).toBeUndefined();
+    expect(await remindedUnits(a, 'c2')).toEqual(['due#1 u1', 'due#1 u2', 'overdue#1 u1', 'overdue#1 u2']);
+  });
 });
 
 /**
