@@ -39,6 +39,14 @@ describe('start-up refuses bad input with a message, not a stack trace', () => {
     expect(r.stderr).toContain('DOCKET_STORE must be sqlite, postgres or kurrentdb');
     expect(r.stderr).not.toMatch(/^\s+at /m);
   });
+
+  it('mints no token that lives longer than 366 days, or not at all', () => {
+    const env = { DOCKET_JWT_SECRET: 'x'.repeat(40) };
+    for (const expires of ['367d', '99999999999d', '0s']) {
+      expect(() => cliToken(env, '--role', 'bureau', '--sub', 'office@bureau', '--expires', expires)).toThrow(/from 1s to 366d/);
+    }
+    expect(cliToken(env, '--role', 'bureau', '--sub', 'office@bureau', '--expires', '366d')).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+  });
 });
 
 describe('the service process on the embedded store', () => {
