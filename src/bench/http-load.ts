@@ -49,6 +49,9 @@ export function submissionBody(unit: number): string {
 
 export type LoadGenerator = 'wrk' | 'autocannon';
 
+/** wrk's threads: the connections split between them, as the 2 cores are. */
+const WRK_THREADS = 2;
+
 /** wrk when it is installed (and not overridden by DOCKET_BENCH_LOAD=autocannon), else autocannon. */
 export function chooseLoadGenerator(env: NodeJS.ProcessEnv = process.env): LoadGenerator {
   if (env.DOCKET_BENCH_LOAD === 'autocannon') return 'autocannon';
@@ -77,8 +80,9 @@ function luaString(text: string): string {
 /**
  * The wrk script: every request formatted once in init (the same order as autocannon's
  * setupRequest: request i goes to campaign i mod C with unit body ⌊i / C⌋ mod U), handed out in
- * turn by request(), thread t of T sending requests t, t + T, t + 2T, …; done() prints the summary as one JSON line. os.clock() is the CPU time of
- * the whole wrk process (all its threads), read when the run ends.
+ * turn by request(), thread t of T sending requests t, t + T, t + 2T, …; done() prints the
+ * summary as one JSON line. os.clock() is the CPU time of the whole wrk process (all its
+ * threads), read when the run ends.
  */
 export function wrkScript(job: LoadJob): string {
   const headers = [`["Content-Type"] = "application/json"`, ...(job.token ? [`["Authorization"] = ${luaString(`Bearer ${job.token}`)}`] : [])];
@@ -117,12 +121,9 @@ end
 }
 
 /**
- * Runs wrk with two threads (the connections split between them, as the 2 cores are). Its latencies are kept to
- * the microsecond and reported in ms; requests answered with a status ≥ 400 are its "status
- * errors", reported as non-2xx.
+ * Runs wrk with WRK_THREADS threads. Its latencies are kept to the microsecond and reported in
+ * ms; requests answered with a status ≥ 400 are its "status errors", reported as non-2xx.
  */
-const WRK_THREADS = 2;
-
 export async function runWrk(job: LoadJob): Promise<LoadResult> {
   const dir = mkdtempSync(join(tmpdir(), 'docket-bench-wrk-'));
   try {

@@ -19,12 +19,9 @@ const CAMPAIGNS = 64;
 const UNITS = 120;
 type Sync = 'FULL' | 'NORMAL';
 
-/** Chosen when the bench runs (not when main.ts imports it): see chooseLoadGenerator. */
-let GENERATOR: LoadGenerator = 'autocannon';
-
 /** Runs wrk, or autocannon in a child process (either way the load generator has its own process; it still shares the 2 cores). */
-function load(job: LoadJob): Promise<LoadResult> {
-  if (GENERATOR === 'wrk') return runWrk(job);
+function load(generator: LoadGenerator, job: LoadJob): Promise<LoadResult> {
+  if (generator === 'wrk') return runWrk(job);
   return new Promise((done, fail) => {
     const child = fork(join(__dirname, 'http-load.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
     let settled = false;
@@ -51,6 +48,7 @@ interface Measured {
 /** A server under test, listening in a process of its own, and the load that fits it. */
 interface Server {
   pid: number;
+  generator: LoadGenerator;
   job: Omit<LoadJob, 'seconds'>;
   close(): Promise<void>;
 }
@@ -58,7 +56,7 @@ interface Server {
 async function run(server: Server, seconds: number): Promise<Omit<Measured, 'rates'>> {
   const cpu = cpuSeconds(server.pid);
   const t = Date.now();
-  const result = await load({ ...server.job, seconds });
+  const result = await load(server.generator, { ...server.job, seconds });
   return { result, serverCores: ((cpuSeconds(server.pid) - cpu) * 1000) / (Date.now() - t) };
 }
 
@@ -103,7 +101,7 @@ function describe(label: string, m: Measured): string {
  * auth, validation, CQRS, decide, hash chain, read models, reminders, …), on a store seeded with
  * the campaigns beforehand.
  */
-async function startDocket(sync: Sync): Promise<Server> {
+async function startDocket(sync: Sync, generator: LoadGenerator): Promise<Server> {
   const dir = mkdtempSync(join(tmpdir(), 'docket-bench-http-'));
   let service: ServiceProcess | undefined;
   const close = async () => {
@@ -135,7 +133,7 @@ async function startDocket(sync: Sync): Promise<Server> {
       HOST: '127.0.0.1',
     });
     const token = new JwtCodec(config.jwtSecret).mint({ sub: 'bench', role: 'bureau' });
-    return { pid: service.child.pid!, job: { url: `http://127.0.0.1:${service.port}`, token, campaigns, units: UNITS, connections: CONNECTIONS }, close };
+    return { pid: service.child.pid!, generator, job: { url: `http://127.0.0.1:${service.port}`, token, campaigns, units: UNITS, connections: CONNECTIONS }, close };
   } catch (e) {
     await close();
     throw e;
@@ -143,7 +141,7 @@ async function startDocket(sync: Sync): Promise<Server> {
 }
 
 /** The floor (http-floor.ts), in its own process as the service is, on an empty store of its own. */
-async function startBareFastify(sync: Sync): Promise<Server> {
+async function startBareFastify(sync: Sync, generator: LoadGenerator): Promise<Server> {
   const dir = mkdtempSync(join(tmpdir(), 'docket-bench-http-floor-'));
   let floor: ServiceProcess | undefined;
   const close = async () => {
@@ -153,7 +151,7 @@ async function startBareFastify(sync: Sync): Promise<Server> {
   try {
     floor = await startProcess('bench/http-floor.js', { DOCKET_DATA_DIR: dir, DOCKET_SQLITE_SYNCHRONOUS: sync, PORT: '0', HOST: '127.0.0.1' });
     const campaigns = Array.from({ length: CAMPAIGNS }, (_, i) => `floor-${i + 1}`);
-    return { pid: floor.child.pid!, job: { url: `http://127.0.0.1:${floor.port}`, campaigns, units: UNITS, connections: CONNECTIONS }, close };
+    return { pid: floor.child.pid!, generator, job: { url: `http://127.0.0.1:${floor.port}`, campaigns, units: UNITS, connections: CONNECTIONS }, close };
   } catch (e) {
     await close();
     throw e;
@@ -162,10 +160,10 @@ async function startBareFastify(sync: Sync): Promise<Server> {
 
 const cpuPerRequest = (m: Measured) => (m.serverCores / m.result.rate) * 1e6;
 
-function figures(sync: Sync, d: Measured, f: Measured, seconds: number): Figure[] {
+function figures(sync: Sync, generator: LoadGenerator, d: Measured, f: Measured, seconds: number): Figure[] {
   const r = d.result;
   const runs = d.rates.length > 1 ? `, the median of ${d.rates.length} runs (${d.rates.map((x) => fmt(x)).join(', ')} commands/s)` : '';
-  const where = `the service as npm start runs it, in its own process; ${CONNECTIONS} connections, ${CAMPAIGNS} campaigns × ${UNITS} units, SQLite WAL synchronous=${sync}, ${seconds} s of ${GENERATOR === 'wrk' ? 'wrk (2 threads)' : 'autocannon in a child process'} sharing the 2 cores, alternated with the floor's runs${runs}`;
+  const where = `the service as npm start runs it, in its own process; ${CONNECTIONS} connections, ${CAMPAIGNS} campaigns × ${UNITS} units, SQLite WAL synchronous=${sync}, ${seconds} s of ${generator === 'wrk' ? 'wrk (2 threads)' : 'autocannon in a child process'} sharing the 2 cores, alternated with the floor's runs${runs}`;
   const floorName = `bare Fastify route in its own process doing the same append through the same store (writer thread as configured; no auth, validation, decide, hash), synchronous=${sync}`;
   const bad = r.non2xx + r.errors + r.timeouts;
   const note = bad ? `${r.non2xx} non-2xx (${JSON.stringify(r.statusCodes)}), ${r.errors} errors, ${r.timeouts} timeouts` : 'every response 201';
@@ -214,19 +212,19 @@ function figures(sync: Sync, d: Measured, f: Measured, seconds: number): Figure[
 export const httpBench: Bench = {
   name: 'http',
   async run(ctx: BenchContext): Promise<Figure[]> {
-    GENERATOR = chooseLoadGenerator();
-    ctx.log(`load generator: ${GENERATOR}${GENERATOR === 'autocannon' ? ' (install wrk, e.g. apt-get install wrk, for a load generator that takes a tenth of the CPU)' : ''}`);
+    const generator = chooseLoadGenerator();
+    ctx.log(`load generator: ${generator}${generator === 'autocannon' ? ' (install wrk, e.g. apt-get install wrk, for a load generator that takes a tenth of the CPU)' : ''}`);
     const seconds = ctx.quick ? 4 : 10;
     const warmup = 2; // the service and the floor are fresh processes: JIT and caches warm up first, quick or not
     const runs = ctx.quick ? 1 : 3;
     const out: Figure[] = [];
     // --quick measures the durable setting only (the target's): under 2 minutes for the whole bench.
     for (const sync of ctx.quick ? (['FULL'] as const) : (['FULL', 'NORMAL'] as const)) {
-      const floor = await startBareFastify(sync);
+      const floor = await startBareFastify(sync, generator);
       let f: Measured;
       let d: Measured;
       try {
-        const docket = await startDocket(sync);
+        const docket = await startDocket(sync, generator);
         try {
           ({ floor: f, docket: d } = await measureBoth(floor, docket, seconds, warmup, runs));
         } finally {
@@ -238,7 +236,7 @@ export const httpBench: Bench = {
       ctx.log(describe(`bare Fastify, synchronous=${sync}`, f));
       ctx.log(describe(`Docket, synchronous=${sync}`, d));
       if (d.result.non2xx || d.result.errors || d.result.timeouts) ctx.log(`WARNING: not every submission answered 201 (${fmt(d.result.non2xx)} non-2xx)`);
-      out.push(...figures(sync, d, f, seconds));
+      out.push(...figures(sync, generator, d, f, seconds));
     }
     return out;
   },

@@ -298,18 +298,21 @@ function evaluationChecks(def: WorkflowDefinition, report: Report): void {
 
 /** No deadline, reminder or guard of a campaign is further away than this (and dates stay in range). */
 const LONGEST_DURATION_YEARS = 100;
-const DURATION_BASE = Date.UTC(2000, 0, 1);
+/** Durations are measured from one instant, so that calendar ones (P1M, P100Y) have a length. */
+const DURATION_BASE = new Date(Date.UTC(2000, 0, 1));
+const lengthOf = (iso: string) => addDuration(DURATION_BASE, iso).getTime() - DURATION_BASE.getTime();
+const LONGEST_DURATION_MS = lengthOf(`P${LONGEST_DURATION_YEARS}Y`);
 
 function durationCheck(value: string, at: Segment[], report: Report, positive: boolean): void {
   if (!isValidDuration(value)) return report(at, `${JSON.stringify(value)} is not an ISO-8601 duration`);
   if (positive && isZeroDuration(value)) return report(at, `${JSON.stringify(value)} is zero; it must be longer`);
   let length: number;
   try {
-    length = addDuration(new Date(DURATION_BASE), value).getTime() - DURATION_BASE;
+    length = lengthOf(value);
   } catch {
-    length = Number.POSITIVE_INFINITY;
+    length = Number.POSITIVE_INFINITY; // past the last instant a Date can hold
   }
-  if (length > addDuration(new Date(DURATION_BASE), `P${LONGEST_DURATION_YEARS}Y`).getTime() - DURATION_BASE) {
+  if (length > LONGEST_DURATION_MS) {
     report(at, `${JSON.stringify(value)} is longer than ${LONGEST_DURATION_YEARS} years`);
   } else if (positive && length < 1) {
     report(at, `${JSON.stringify(value)} is shorter than a millisecond; it must be longer`);

@@ -112,6 +112,23 @@ interface Pending extends Append {
   reject: (e: unknown) => void;
 }
 
+/**
+ * The appends `prepare` takes (linking them, or writing their data as JSON); one it throws on
+ * (a BigInt or a cycle in its data) is refused alone, the others go on.
+ */
+function eachAlone(appends: Pending[], prepare: (p: Pending) => unknown): Pending[] {
+  const kept: Pending[] = [];
+  for (const p of appends) {
+    try {
+      prepare(p);
+      kept.push(p);
+    } catch (error) {
+      p.reject(error);
+    }
+  }
+  return kept;
+}
+
 /** instr(x, p) = 1 is "x starts with p" without LIKE escaping, and counts characters the same way on both sides. */
 const prefixFilter = (count: number) => Array.from({ length: count }, () => 'instr(stream_id, ?) = 1').join(' OR ');
 
@@ -288,15 +305,7 @@ export class SqliteEventStore implements LinkingEventStore {
       if (this.sending.size < MAX_GROUPS_IN_FLIGHT) this.sendGroup();
       return;
     }
-    const batch: Pending[] = [];
-    for (const p of this.pending) {
-      try {
-        this.linkHere(p); // canonical JSON of its data: a BigInt or a cycle refuses this append alone
-        batch.push(p);
-      } catch (error) {
-        p.reject(error);
-      }
-    }
+    const batch = eachAlone(this.pending, (p) => this.linkHere(p));
     this.pending = [];
     if (batch.length === 0) return;
     if (batch.length === 1) {
@@ -331,15 +340,7 @@ export class SqliteEventStore implements LinkingEventStore {
     // Whatever fails before the group is sent fails its own appends, not the caller that happened to
     // fill the group (sendGroup runs inside its append's promise executor), and leaves none waiting.
     const wire: WireAppend[] = [];
-    const sendable: Pending[] = [];
-    for (const p of batch) {
-      try {
-        wire.push(toWire(p)); // JSON.stringify of its data: a BigInt or a cycle refuses this append alone
-        sendable.push(p);
-      } catch (error) {
-        p.reject(error);
-      }
-    }
+    const sendable = eachAlone(batch, (p) => wire.push(toWire(p)));
     if (sendable.length === 0) return;
     try {
       if (!this.writer || this.writer.dead) this.writer = new SqliteWriter(this.writerOptions!);

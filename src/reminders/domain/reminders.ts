@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ReminderPolicy } from '../../workflows/domain/workflow-definition';
-import { addDuration, addDurationTimes, parseDuration, subtractDuration } from '../../workflows/domain/duration';
+import { addDuration, addDurationTimes, durationToMilliseconds, parseDuration, subtractDuration } from '../../workflows/domain/duration';
 
 /**
  * Reminders for late units, decided as plain data. A stage with a deadline D and a policy
@@ -79,8 +79,7 @@ function overdueCount(deadline: string, every: string, t: number): number {
   if (t < d) return 0;
   const { years, months } = parseDuration(every);
   if (!years && !months) {
-    const step = addDuration(deadline, every).getTime() - d;
-    // The workflow loader refuses a zero \`every\`; one shorter than a millisecond (PT0.0001S) moves nothing either.
+    const step = durationToMilliseconds(every); // > 0: the workflow loader refuses a shorter \`every\`
     return step > 0 ? Math.floor((t - d) / step) : 0;
   }
   let k = 0;

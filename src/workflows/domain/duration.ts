@@ -108,12 +108,12 @@ function daysInMonthUTC(year: number, month: number): number {
 
 /**
  * Calendar part first (years, months; the day is clamped to the month's end), then the exact part;
- * `sign` is the number of times the duration is added (negative: subtracted).
+ * `times` is how many times the duration is added (negative: subtracted).
  */
-function shift(instant: Date | string, iso: string, sign: number): Date {
+function shift(instant: Date | string, iso: string, times: number): Date {
   const d = parseDuration(iso);
   const date = toDate(instant);
-  const months = sign * (d.years * 12 + d.months);
+  const months = times * (d.years * 12 + d.months);
   if (months !== 0) {
     const total = date.getUTCFullYear() * 12 + date.getUTCMonth() + months;
     const year = Math.floor(total / 12);
@@ -121,9 +121,9 @@ function shift(instant: Date | string, iso: string, sign: number): Date {
     const day = Math.min(date.getUTCDate(), daysInMonthUTC(year, month));
     date.setUTCFullYear(year, month, day);
   }
-  const result = new Date(date.getTime() + sign * exactMilliseconds(d));
+  const result = new Date(date.getTime() + times * exactMilliseconds(d));
   if (Number.isNaN(result.getTime())) {
-    throw new Error(`${JSON.stringify(iso)}${Math.abs(sign) === 1 ? '' : ` × ${Math.abs(sign)}`} ${sign >= 0 ? 'after' : 'before'} ${JSON.stringify(instant)} is out of range`);
+    throw new Error(`${JSON.stringify(iso)}${Math.abs(times) === 1 ? '' : ` × ${Math.abs(times)}`} ${times >= 0 ? 'after' : 'before'} ${JSON.stringify(instant)} is out of range`);
   }
   return result;
 }
