@@ -68,6 +68,36 @@ describe('PostgreSQL event store, adapter specifics', () => {
     await store.close();
   });
 
+  it('an append on a new schema probes the id index rather than scanning every event (its plans are kept for the session)', async () => {
+    const store = await open(newSchema());
+    await store.appendToStream('seed', [{ id: 'seed', type: 'T', data: {} }]);
+    const fn = `"${schemaOf(store)}".docket_append`;
+    const scans = await admin(async (client) => {
+      // One transaction, so pg_stat_xact_user_tables counts exactly its own scans; no statistics exist yet.
+      await client.query('BEGIN');
+      for (let i = 0; i < 20; i++) {
+        const ids = i % 2 ? [`one-${i}`] : [`a-${i}`, `b-${i}`];
+        const { rows } = await client.query(`SELECT r_status FROM ${fn}($1, 'any', $2::text[], $3::text[], $4::json[], $5::json[])`, [
+          `s-${i}`,
+          ids,
+          ids.map(() => 'T'),
+          ids.map(() => '{}'),
+          ids.map(() => '{}'),
+        ]);
+        expect(rows[0].r_status).toBe('ok');
+      }
+      const { rows } = await client.query(
+        `SELECT seq_scan, idx_scan FROM pg_stat_xact_user_tables WHERE schemaname = $1 AND relname = 'events'`,
+        [schemaOf(store)],
+      );
+      await client.query('ROLLBACK');
+      return rows[0];
+    });
+    expect(Number(scans.seq_scan)).toBe(0);
+    expect(Number(scans.idx_scan)).toBeGreaterThanOrEqual(30);
+    await store.close();
+  });
+
   it('an untyped caller passing a revision as a string gets the same refusal as the other adapters', async () => {
     const store = await open(newSchema());
     await store.appendToStream('s', [{ id: 'a', type: 'T', data: {} }]);
