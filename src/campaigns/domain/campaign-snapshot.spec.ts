@@ -31,6 +31,30 @@ describe('campaign snapshots', () => {
     expect(restored.stages.length).toBeGreaterThan(1);
   });
 
+  it('are ASCII text (names and titles as \\u escapes) that restores every character, those outside the BMP and lone surrogates included', () => {
+    const state = replay(history())!;
+    const unit = state.units[0].id;
+    const stage = Object.keys(state.deliverables)[0];
+    const deliverable = Object.keys(state.deliverables[stage][unit])[0];
+    const title = '整改方案 😀 \ud800 é \u007f end';
+    state.deliverables[stage][unit][deliverable].title = title;
+    const snapshot = takeSnapshot(state);
+    expect(snapshot.state).toMatch(/^[\x20-\x7e]*$/);
+    expect(snapshot.state).toContain('\\u6574\\u6539');
+    const restored = restoreSnapshot(snapshot)!;
+    expect(restored.deliverables[stage][unit][deliverable].title).toBe(title);
+    expect(restored.units).toEqual(state.units);
+    expect(restored).toEqual(state);
+  });
+
+  it('written before they were ASCII (characters as they are) restore alike', () => {
+    const state = replay(history())!;
+    const snapshot = takeSnapshot(state);
+    const raw = JSON.stringify(JSON.parse(snapshot.state));
+    expect(raw).toMatch(/[^\x00-\x7f]/);
+    expect(restoreSnapshot({ ...snapshot, state: raw })).toEqual(state);
+  });
+
   it('fold on from where they were taken exactly as the whole history does', () => {
     const events = history();
     const half = Math.floor(events.length / 2);
