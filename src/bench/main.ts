@@ -85,22 +85,45 @@ ${[...kept, ...rows].join('\n')}
   next cold load restores it, checks it against the log (the event at its revision must still
   carry its hash) and folds only the events after it. The second replay figure is that path.
   The audit never reads snapshots to establish history; \`docket verify --all\` compares each
-  usable snapshot with the fold of the log. Half of a cold load's time is JSON.parse of the
-  snapshot (about 100 KB, 88 KB of it the deliverables matrix of 120 units) and a third is
-  reading it from SQLite. The figure moves with the machine's phase: 575k events/s in the run
-  above, 513k in a full run earlier the same day, 383k in a slow phase the day before (the
-  target missed then); a harness running the same cold loads in one process read 350k–617k
-  within a minute. A compact snapshot (each deliverable as an array,
-  the unit ids derived from the units: 78 KB instead of 103) measured no faster beyond that
-  noise, so the format stays. The timed rounds follow one untimed round, as the other benches
+  usable snapshot with the fold of the log. A snapshot is written as ASCII JSON, every
+  character beyond ASCII as a \\u escape (src/campaigns/domain/campaign-snapshot.ts): the
+  snapshot of 120 units is mostly Chinese names and titles, and read back as UTF-8 its text
+  had to be decoded into a two-byte string, 0.69 ms of a 2.5 ms cold load; the ASCII text
+  (138 KiB instead of 103) takes 0.14 ms to read and 0.1 ms longer to parse. That made cold
+  loads about 20 % faster: 287k–342k events/s before and 356k–374k after in the same slow
+  phase of the machine (the bench's replay floor read 97k–102k then, 140k in fast phases),
+  385k–440k in a harness of the same loads. Of a cold load's 2.1 ms now, JSON.parse takes
+  1.3 ms (92 KB of the text is the deliverables matrix: 1,920 records), reading the row
+  0.2–0.3, checking the snapshot's event against the log 0.1–0.2, weighing the state for the
+  cache budget 0.2 and sharing its definition and units with other campaigns 0.1. The figure
+  moves with the machine's phase: 575k events/s in a fast-phase run before this change, 383k
+  in a slow one, and a harness running the same cold loads in one process read 350k–617k
+  within a minute; in the slow phase of the run above the target is missed. A compact
+  snapshot (each deliverable as an array, the unit ids derived from the units: 78 KB instead
+  of 103) measured no faster beyond that noise, and v8.serialize is slower to read back than
+  JSON (1.9 ms against 1.1). The timed rounds follow one untimed round, as the other benches
   warm up.
+- **Durable single-event appends on PostgreSQL** — the ratio sits on its 0.5 and falls
+  either side with the machine (0.44–0.61 in full runs). The floor is one autocommitted
+  INSERT; an append is one call of the schema's PL/pgSQL function (the head row for gapless
+  positions, the stream's revision, the duplicate-id check, the insert, the stream's new
+  revision, NOTIFY): 0.48–0.57 ms against 0.29–0.34 for the insert in pgbench on this
+  machine, and the command path adds the decision and the hash chain on the event loop
+  (about 0.13 ms of CPU, as on SQLite). Leaving out the stream update, the head row (an
+  advisory lock and max(position) instead) or NOTIFY each measured no faster. One defect was
+  found and fixed here: the function's plans are kept for the session, and its plan for the
+  duplicate-id check (\`id = ANY (ids)\`), made on a new schema before autovacuum had analysed
+  the table, scanned every event on every append (1.0 ms per append after 3,000 events, 3.4
+  after 20,000, until the table was analysed); each id is now looked up by equality, which
+  probes the index whatever the planner knows (0.47–0.53 in the bench's ratio since, 0.44
+  before it in the same phase).
 - **HTTP commands/s and p99** — missed. How it is measured: the service runs as \`npm start\`
   runs it, in a process of its own, and so does the floor; the load comes from wrk when it is
   installed (\`apt-get install wrk\`; otherwise autocannon, and the report says which). wrk
   takes about 25 µs of CPU per request on the same 2 cores, autocannon about 120: at 5,000
   requests/s that is 0.1 of a core instead of 0.6.
 
-  This round's change: the SQLite store sends a group to its writer thread as soon as 16
+  The last round's change: the SQLite store sends a group to its writer thread as soon as 16
   appends wait, within the event loop's turn (src/event-store/sqlite/sqlite-event-store.ts,
   SEND_EARLY_AT). Before, a turn read every request that was ready (about 40 of the 64) and
   sent them as one group at its end. The thread committed it in 6–7 ms while the loop had
@@ -118,12 +141,21 @@ ${[...kept, ...rows].join('\n')}
 
   What bounds the rest, from profiles and \`/proc/<pid>/task/*/stat\` under load at
   3,500–5,000 commands/s:
-  - the event loop, busy 92–95 % of the time at about 200 µs of CPU per command. In its
+  - the 2 cores themselves: the service's threads together take 380–430 µs of CPU per
+    command in the runs above (the floor 150–160 µs): the event loop about 240, the writer
+    thread about 95, the projection thread about 40 and V8's garbage-collection helper threads
+    about 40 (\`/proc/<pid>/task/*/schedstat\` at 3,550 commands/s: 85 %, 34 %, 15 % and 15 %
+    of a core). 5,000 commands/s at that cost would take 1.9–2.15 cores, and wrk takes
+    0.1–0.15 of the 2: the machine cannot serve it even with every thread perfectly in
+    parallel. The loop is also preempted: it is busy (not waiting for I/O) 96 % of the time
+    but runs only 85 %, the rest waiting for a core the other threads hold;
+  - the event loop, busy 92–96 % of the time at 200–240 µs of CPU per command (the less in
+    fast phases). In its
     profile: writing the responses (the \`writev\` of loopback TCP) 12 %, garbage collection
     9 %, V8's and Node's native code 8 %, Fastify's routing, body parsing and reply 13 %,
     Nest's router, guard and pipes about 8 %, and Docket's own code (executor, decide,
     repository, store, validation, auth, metrics) about 20 %, no function of it above 3 %.
-    The loop's own work would allow about 5,000 commands/s if nothing else needed a core;
+    The loop's own work would allow 4,200–5,000 commands/s if nothing else needed a core;
   - the process's other threads share the 2 cores with it: the writer thread 0.25–0.3 of a
     core (linking about 35 µs per append; statements and commit 50–60 µs) and the projection
     thread 0.2–0.25 (mostly SQLite reading and writing read-model rows). With the projection
@@ -137,9 +169,10 @@ ${[...kept, ...rows].join('\n')}
     commands/s means a mean latency of 12.8 ms (Little's law), so p99 ≤ 25 ms asks for a p99
     under 2 times the mean. The bare floor, which does nothing but the append, does not keep
     its own tail that tight here: its p99 is 2.3 times its mean in the run above at
-    synchronous=FULL (17.3 ms against 64 ÷ 8,368/s = 7.6 ms) and 3.4 times at NORMAL;
+    synchronous=FULL (18.2 ms against 64 ÷ 7,921/s = 8.1 ms) and 3.4 times at NORMAL;
   - the machine's pace: in fast phases the service has served 5,000–5,300 commands/s (5,308
-    and 5,033 in this round's direct runs), in slow ones 3,300–4,000, within the same hour.
+    and 5,033 in direct runs of an earlier day), in slow ones 3,300–4,000, within the same
+    hour. The run above fell in a slow phase (3,506 commands/s; 4,112 in an earlier full run).
 
   Measured and left out, as no pair showed a gain beyond the noise: sending groups early at
   8, 10, 12, 20 or 24 appends instead of 16, or with three groups in flight; \`--single-threaded-gc\`
@@ -148,13 +181,14 @@ ${[...kept, ...rows].join('\n')}
   a thread that checkpoints the WAL; committing small groups on the event loop; a canonical
   JSON written in loops; a larger WAL autocheckpoint; a lower scheduling priority for the
   writer or the projection thread; a linger of 250 ms rather than 50; \`--v8-pool-size=0\`.
-  16 MiB semi-spaces halved the scavenges in one run, but would cost about 16 MB of RSS
-  against the memory target; not pursued.
+  16 MiB semi-spaces halved the scavenges (22 a second at 8 MiB, 3.1 ms each) and served
+  0.98, 1.09 and 1.09 times as many commands in three pairs, short of 5,000 either way; they
+  would cost up to 24 MB of RSS against the memory target (228 MB of 250); not adopted.
 - **Projection catch-up** — timed with the projector on its thread, as the service runs it
   (the thread's start is in the time). It sits on its target and falls either side with the
-  machine: 29,154 events/s in the run above (ratio 0.31, in a slow phase: its floor read
-  95k events/s), 44,416 in a full run earlier the same day (floor 140k), 33,098–50,114 in
-  earlier sessions' runs. A profile of the rebuild (the same
+  machine: 27,048 events/s in the run above (ratio 0.33, in a slow phase: its floor read
+  81k events/s), 29,154 and 44,416 in earlier full runs the same day (floors 95k and 140k),
+  33,098–50,114 in earlier sessions' runs. A profile of the rebuild (the same
   fold, on the calling thread) gives a third of the time to SQLite inserting rows: 560,000 of
   them for 233,417 events (the 240,000 rows of rm_units and 320,000 cells of the deliverables
   matrix, every launch writing its 120 units' rows); rm_deliverables WITHOUT ROWID measured
