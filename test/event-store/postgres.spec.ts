@@ -68,12 +68,17 @@ describe('PostgreSQL event store, adapter specifics', () => {
     await store.close();
   });
 
-  it('an append on a new schema probes the id index rather than scanning every event (its plans are kept for the session)', async () => {
+  it.each([
+    ['on a new schema, never analysed', false],
+    ['on a schema analysed while it held one event (autovacuum off, or not run since)', true],
+  ])('an append probes the id index rather than scanning every event %s (the function keeps its plans for the session)', async (_, analysed) => {
     const store = await open(newSchema());
     await store.appendToStream('seed', [{ id: 'seed', type: 'T', data: {} }]);
-    const fn = `"${schemaOf(store)}".docket_append`;
+    const schema = schemaOf(store);
+    const fn = `"${schema}".docket_append`;
     const scans = await admin(async (client) => {
-      // One transaction, so pg_stat_xact_user_tables counts exactly its own scans; no statistics exist yet.
+      if (analysed) await client.query(`ANALYZE "${schema}".events`);
+      // One transaction, so pg_stat_xact_user_tables counts exactly its own scans.
       await client.query('BEGIN');
       for (let i = 0; i < 20; i++) {
         const ids = i % 2 ? [`one-${i}`] : [`a-${i}`, `b-${i}`];
@@ -86,15 +91,15 @@ describe('PostgreSQL event store, adapter specifics', () => {
         ]);
         expect(rows[0].r_status).toBe('ok');
       }
-      const { rows } = await client.query(
-        `SELECT seq_scan, idx_scan FROM pg_stat_xact_user_tables WHERE schemaname = $1 AND relname = 'events'`,
-        [schemaOf(store)],
-      );
+      // A repeat is still found (the lookup answers with where the ids are).
+      const repeat = await client.query(`SELECT r_status FROM ${fn}('s-1', 'any', ARRAY['one-1'], ARRAY['T'], ARRAY['{}'::json], ARRAY['{}'::json])`);
+      expect(repeat.rows[0].r_status).toBe('stored');
+      const { rows } = await client.query(`SELECT seq_scan, idx_scan FROM pg_stat_xact_user_tables WHERE schemaname = $1 AND relname = 'events'`, [schema]);
       await client.query('ROLLBACK');
       return rows[0];
     });
     expect(Number(scans.seq_scan)).toBe(0);
-    expect(Number(scans.idx_scan)).toBeGreaterThanOrEqual(30);
+    expect(Number(scans.idx_scan)).toBeGreaterThanOrEqual(21);
     await store.close();
   });
 

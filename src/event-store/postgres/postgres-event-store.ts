@@ -259,26 +259,16 @@ export class PostgresEventStore implements EventStore {
     const { head, events, streams } = this.t;
     const body = `
       DECLARE
-        n        bigint := cardinality(p_ids);
-        v_last   bigint;
-        v_cur    bigint;
-        v_id     text;
-        v_hit    json;
-        v_stored json[];
+        n      bigint := cardinality(p_ids);
+        v_last bigint;
+        v_cur  bigint;
       BEGIN
         UPDATE ${head} SET position = position + n RETURNING position INTO v_last;
-        SELECT s.revision INTO v_cur FROM ${streams} s WHERE s.stream_id = p_stream;
+        SELECT (SELECT s.revision FROM ${streams} s WHERE s.stream_id = p_stream),
+               (SELECT json_agg(json_build_object('id', e.id, 'streamId', e.stream_id, 'revision', e.revision, 'position', e.position))
+                FROM ${events} e WHERE e.id = ANY (p_ids))
+          INTO v_cur, r_stored;
         v_cur := coalesce(v_cur, -1);
-        -- One equality lookup per id: its plan is a probe of the id index whatever the planner knows
-        -- of the table. The plans are kept for the session, and one for id = ANY (p_ids) made while
-        -- the table was new (no statistics yet) scanned every event, on every append, until
-        -- autovacuum analysed the table.
-        FOREACH v_id IN ARRAY p_ids LOOP
-          SELECT json_build_object('id', e.id, 'streamId', e.stream_id, 'revision', e.revision, 'position', e.position)
-            INTO v_hit FROM ${events} e WHERE e.id = v_id;
-          IF v_hit IS NOT NULL THEN v_stored := v_stored || v_hit; END IF;
-        END LOOP;
-        r_stored := array_to_json(v_stored);
         IF r_stored IS NOT NULL
            OR NOT (p_expected = 'any'
                    OR (p_expected = 'no_stream' AND v_cur = -1)
@@ -318,6 +308,15 @@ export class PostgresEventStore implements EventStore {
       -- Otherwise PL/pgSQL may re-plan its statements on every call (a generic plan can look costlier to
       -- the planner than one for the given arguments), which costs more than executing them.
       SET plan_cache_mode = force_generic_plan
+      -- A generic plan is kept for the session and made from what the planner knows of the tables
+      -- then: on a new schema, or one analysed while small (autovacuum may be off, or not have run
+      -- again since), the duplicate-id lookup became a scan of every event, on every append, for as
+      -- long as the connection lived. Every lookup here has its index; with sequential scans
+      -- ruled out, the plans use them whatever the statistics say. A plan with no index to use (the
+      -- head row's update) is still made, costed as if disabled, which must not make it worth
+      -- compiling: no JIT.
+      SET enable_seqscan = off
+      SET jit = off
       AS ${literal(body)};`;
   }
 
