@@ -40,6 +40,7 @@ import { ReminderScheduler } from './reminders/reminder-scheduler';
 import { createReadModelDb } from './projections/read-model-db.factory';
 import { MAILER, SmtpMailer } from './notifications/mailer';
 import { DeliveryDispatcher } from './webhooks/delivery-dispatcher';
+import { OutboxPruner } from './webhooks/outbox-pruning';
 import { MailDeliveriesController, WebhooksController } from './webhooks/webhooks.controller';
 import { WebhooksService } from './webhooks/webhooks.service';
 
@@ -119,6 +120,7 @@ export class AppModule {
         { provide: MAILER, useFactory: () => new SmtpMailer(options.config.delivery) },
         WebhooksService,
         DeliveryDispatcher,
+        OutboxPruner,
         ReadModelQueries,
         CampaignRepository,
         CampaignCommandExecutor,

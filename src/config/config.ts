@@ -76,6 +76,8 @@ export interface DeliveryConfig {
   timeoutMs: number;
   /** Key material that seals webhook secrets in the log (DOCKET_WEBHOOK_KEY); the JWT secret when unset. */
   secretKey?: string;
+  /** Settled deliveries are pruned from the outbox this many days after their reminder (DOCKET_OUTBOX_RETENTION_DAYS; 0 keeps them all). */
+  retentionDays: number;
   /** smtp://user:pass@host:port or smtps://… (DOCKET_SMTP_URL); no e-mail without it. */
   smtpUrl?: string;
   /** The From address of reminder e-mails (DOCKET_MAIL_FROM). */
@@ -219,6 +221,7 @@ function deliveryConfig(problems: string[], env: NodeJS.ProcessEnv, cwd: string)
     backoffMaxMs: int(problems, 'DOCKET_WEBHOOK_BACKOFF_MAX_MS', env.DOCKET_WEBHOOK_BACKOFF_MAX_MS, 3_600_000, 1, 7 * 86_400_000),
     maxAttempts: int(problems, 'DOCKET_WEBHOOK_MAX_ATTEMPTS', env.DOCKET_WEBHOOK_MAX_ATTEMPTS, 12, 1, 1000),
     timeoutMs: int(problems, 'DOCKET_WEBHOOK_TIMEOUT_MS', env.DOCKET_WEBHOOK_TIMEOUT_MS, 10_000, 100, 300_000),
+    retentionDays: int(problems, 'DOCKET_OUTBOX_RETENTION_DAYS', env.DOCKET_OUTBOX_RETENTION_DAYS, 90, 0, 36_500),
     secretKey: key || undefined,
     smtpUrl,
     mailFrom,

@@ -40,6 +40,11 @@ export class Metrics {
     help: 'Reminders and escalations issued by this instance',
     registers: [this.registry],
   });
+  readonly outboxPruned = new Counter({
+    name: 'docket_outbox_pruned_total',
+    help: 'Settled deliveries pruned from the outbox by this instance (DOCKET_OUTBOX_RETENTION_DAYS)',
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'docket_' });

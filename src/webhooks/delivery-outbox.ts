@@ -10,7 +10,9 @@ import { DeliverableEventType, DELIVERABLE_EVENT_TYPES, deliveryId, WebhookRegis
  * rebuild). delivery_outbox: one row per delivery of a reminder to a webhook or by e-mail,
  * with its state (pending → delivered | failed | cancelled | skipped). The outbox is NOT a
  * read model: it records what was sent, which the log does not know, so a rebuild keeps it,
- * and re-projection meets the existing rows (ON CONFLICT DO NOTHING) and sends nothing again.
+ * and re-projection meets the existing rows (ON CONFLICT DO NOTHING) and sends nothing again;
+ * settled rows past their retention are pruned (outbox-pruning.ts), and re-projection skips
+ * the events below the pruning watermark (delivery_outbox_pruned).
  */
 export const DELIVERY_SCHEMA = [
   `CREATE TABLE IF NOT EXISTS rm_webhooks (
@@ -26,7 +28,20 @@ export const DELIVERY_SCHEMA = [
   `DROP INDEX IF EXISTS delivery_outbox_due`,
   `CREATE INDEX IF NOT EXISTS delivery_outbox_due_order ON delivery_outbox (status, next_attempt_at, event_position, delivery_id)`,
   `CREATE INDEX IF NOT EXISTS delivery_outbox_target ON delivery_outbox (channel, target, event_position)`,
+  // Pruning (src/webhooks/outbox-pruning.ts) walks the outbox in log order from its watermark.
+  `CREATE INDEX IF NOT EXISTS delivery_outbox_position ON delivery_outbox (event_position)`,
+  // The pruning watermark (one row): every delivery of an event at or below `position` was
+  // settled, past its retention and deleted; re-projecting such an event (a rebuild) adds no row
+  // for it, so a pruned delivery is never sent again. Not a read model either: a rebuild keeps it.
+  `CREATE TABLE IF NOT EXISTS delivery_outbox_pruned (
+     id INTEGER PRIMARY KEY, position BIGINT NOT NULL, rows_pruned BIGINT NOT NULL, pruned_at TEXT NOT NULL)`,
 ];
+
+/** The log position through which the outbox has been pruned (0: nothing pruned yet). */
+export async function prunedThrough(db: SqlDb): Promise<number> {
+  const [row] = await db.all<{ position: number | string }>('SELECT position FROM delivery_outbox_pruned WHERE id = 1');
+  return row ? Number(row.position) : 0;
+}
 
 /** Dropped by `docket projections rebuild`; delivery_outbox deliberately is not. */
 export const WEBHOOK_READ_MODEL_TABLES = ['rm_webhooks'];
@@ -77,6 +92,8 @@ export async function applyDeliveryEvents(db: SqlDb, defs: DefinitionCache, even
   if (event.streamId === WEBHOOKS_STREAM) return applyWebhookEvent(db, event);
   if (!event.streamId.startsWith(REMINDERS_STREAM_PREFIX)) return;
   if (!(DELIVERABLE_EVENT_TYPES as readonly string[]).includes(event.type)) return;
+  // Its deliveries were settled and pruned: a re-projection must not queue them again.
+  if (event.position <= (await prunedThrough(db))) return;
   const type = event.type as DeliverableEventType;
   const d = event.data as ReminderData;
   const [campaign] = await db.all<{ title: string; definition_hash: string }>('SELECT title, definition_hash FROM rm_campaigns WHERE id = ?', [d.campaignId]);

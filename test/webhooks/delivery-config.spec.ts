@@ -22,13 +22,14 @@ describe('delivery configuration', () => {
     return '';
   };
 
-  it('defaults to polling every second, 12 attempts from 1 s backoff up to an hour, 10 s timeout, no e-mail', () => {
+  it('defaults to polling every second, 12 attempts from 1 s backoff up to an hour, 10 s timeout, 90 days of delivery records, no e-mail', () => {
     expect(loadConfig({ ...base, DOCKET_DATA_DIR: dir }, dir).delivery).toEqual({
       intervalMs: 1000,
       backoffMs: 1000,
       backoffMaxMs: 3_600_000,
       maxAttempts: 12,
       timeoutMs: 10_000,
+      retentionDays: 90,
       secretKey: undefined,
       smtpUrl: undefined,
       mailFrom: undefined,
@@ -56,10 +57,17 @@ describe('delivery configuration', () => {
       DOCKET_WEBHOOK_KEY: 'short',
       DOCKET_WEBHOOK_MAX_ATTEMPTS: '0',
       DOCKET_WEBHOOK_INTERVAL_MS: '-1',
+      DOCKET_OUTBOX_RETENTION_DAYS: 'forever',
     });
-    for (const name of ['DOCKET_SMTP_URL must', 'DOCKET_MAIL_FROM', 'DOCKET_UNIT_EMAILS', 'DOCKET_LEADING_GROUP_EMAIL', 'DOCKET_WEBHOOK_KEY', 'DOCKET_WEBHOOK_MAX_ATTEMPTS', 'DOCKET_WEBHOOK_INTERVAL_MS']) {
+    for (const name of ['DOCKET_SMTP_URL must', 'DOCKET_MAIL_FROM', 'DOCKET_UNIT_EMAILS', 'DOCKET_LEADING_GROUP_EMAIL', 'DOCKET_WEBHOOK_KEY', 'DOCKET_WEBHOOK_MAX_ATTEMPTS', 'DOCKET_WEBHOOK_INTERVAL_MS', 'DOCKET_OUTBOX_RETENTION_DAYS']) {
       expect(all).toContain(name);
     }
     expect(problems({ DOCKET_UNIT_EMAILS: 'missing.yaml' })).toMatch(/DOCKET_UNIT_EMAILS: cannot read/);
+  });
+
+  it('keeps every delivery record with DOCKET_OUTBOX_RETENTION_DAYS=0', () => {
+    expect(loadConfig({ ...base, DOCKET_DATA_DIR: dir, DOCKET_OUTBOX_RETENTION_DAYS: '0' }, dir).delivery.retentionDays).toBe(0);
+    expect(loadConfig({ ...base, DOCKET_DATA_DIR: dir, DOCKET_OUTBOX_RETENTION_DAYS: '365' }, dir).delivery.retentionDays).toBe(365);
+    expect(problems({ DOCKET_OUTBOX_RETENTION_DAYS: '-1' })).toMatch(/DOCKET_OUTBOX_RETENTION_DAYS/);
   });
 });

@@ -9,6 +9,7 @@ import { READ_MODEL_DB } from '../../src/projections/projector';
 import type { SqlDb } from '../../src/projections/sql-db';
 import { rebuildReadModels } from '../../src/projections/rebuild';
 import { deliveryId } from '../../src/webhooks/domain/webhooks';
+import { OutboxPruner } from '../../src/webhooks/outbox-pruning';
 import { Docket, removeDir, REPO_ROOT, startDocket, TEST_SECRET } from '../support/docket-harness';
 import { at, dispatch, Receiver, reminderEvents, scanAndSettle, startReceiver, verifies, WORKFLOWS } from './webhook-support';
 
@@ -215,6 +216,61 @@ describe('webhook delivery giving up', () => {
       await docket.close();
       await receiver.close();
       removeDir(docket.dataDir);
+    }
+  });
+});
+
+describe('delivery records past DOCKET_OUTBOX_RETENTION_DAYS', () => {
+  it('are pruned once settled, leave the lists, and are not sent again after `docket projections rebuild`', async () => {
+    const clock = new ManualClock(at(-12));
+    const receiver = await startReceiver();
+    const docket = await startDocket({ clock, env: { ...env, DOCKET_OUTBOX_RETENTION_DAYS: '30' } });
+    const dataDir = docket.dataDir;
+    let closed = false;
+    try {
+      const hook = await register(docket, receiver.url);
+      await launch(docket, 'drill');
+      clock.set(at(-3));
+      await scanAndSettle(docket, 'drill');
+      // Three webhook deliveries; the three e-mails are skipped (no SMTP).
+      expect(await dispatch(docket)).toMatchObject({ delivered: 3, skipped: 3 });
+      const sent = (await docket.call('GET', `/api/webhooks/${hook.id}/deliveries`)).body.items;
+      expect(sent.map((d: { status: string }) => d.status)).toEqual(['delivered', 'delivered', 'delivered']);
+      const pruner = docket.app.get(OutboxPruner);
+      clock.set(at(26)); // 29 days after the reminders: kept
+      expect(await pruner.pruneOnce()).toMatchObject({ rows: 0 });
+      clock.set(at(28));
+      const pruned = await pruner.pruneOnce();
+      expect(pruned.rows).toBe(6);
+      expect((await docket.call('GET', `/api/webhooks/${hook.id}/deliveries`)).body.items).toEqual([]);
+      expect((await docket.call('GET', '/api/mail/deliveries')).body.items).toEqual([]);
+      const gone = await docket.call('POST', `/api/webhooks/${hook.id}/deliveries/${sent[0].deliveryId}/redeliver`);
+      expect(gone.status).toBe(404);
+      expect(gone.body.code).toBe('DELIVERY_NOT_FOUND');
+      expect((await docket.call('GET', '/metrics', { token: null })).raw).toMatch(/^docket_outbox_pruned_total 6$/m);
+      // The reminders themselves stay in the log.
+      expect(await reminderEvents(docket, 'drill')).toHaveLength(3);
+      await docket.close();
+      closed = true;
+
+      const config = loadConfig({ DOCKET_DATA_DIR: dataDir, DOCKET_JWT_SECRET: TEST_SECRET, DOCKET_WORKFLOWS_DIR: WORKFLOWS }, REPO_ROOT);
+      const store = createEventStore(config, () => undefined);
+      const db = createReadModelDb(config);
+      await rebuildReadModels(store, db);
+      expect(await db.all('SELECT delivery_id FROM delivery_outbox')).toEqual([]);
+      await db.close();
+      await store.close();
+      const again = await startDocket({ clock, env, dataDir });
+      try {
+        expect(await dispatch(again)).toMatchObject({ attempted: 0, skipped: 0 });
+        expect(receiver.requests).toHaveLength(3);
+      } finally {
+        await again.close();
+      }
+    } finally {
+      if (!closed) await docket.close();
+      await receiver.close();
+      removeDir(dataDir);
     }
   });
 });
