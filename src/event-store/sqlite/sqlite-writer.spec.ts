@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -84,14 +85,22 @@ describe('SQLite store writer thread', () => {
   });
 
   it('fails the appends in flight with StoreUnavailableError when the thread dies, and starts a new one for the next', async () => {
-    const store = new SqliteEventStore({ filename: file(), synchronous: 'NORMAL', writerThread: true });
+    const filename = file();
+    const store = new SqliteEventStore({ filename, synchronous: 'NORMAL', writerThread: true });
     await together(store);
     await store.appendToStream('s', [ev('s-0')]);
     const first = threadOf(store)!;
+    // Another connection holds the write lock, so the thread cannot answer before it is ended: its
+    // commit waits for the lock in SQLite, and once the lock goes the thread is already terminating.
+    const holder = new Database(filename);
+    holder.exec('BEGIN IMMEDIATE');
     const inFlight = store.appendToStream('s', [ev('s-1')], { expectedRevision: 0 });
     const alongside = store.appendToStream('other', [ev('o-0')]); // two: a group, sent to the thread
-    await new Promise((r) => setImmediate(r)); // the group is on its way to the thread
-    await first.worker.terminate();
+    await new Promise((r) => setTimeout(r, 50)); // the group is with the thread, waiting for the lock
+    const ended = first.worker.terminate();
+    holder.exec('ROLLBACK');
+    holder.close();
+    await ended;
     await expect(inFlight).rejects.toBeInstanceOf(StoreUnavailableError);
     await expect(alongside).rejects.toBeInstanceOf(StoreUnavailableError);
     const revision = await store.streamRevision('s'); // s-1 may or may not have committed before the thread ended
