@@ -3,7 +3,7 @@ import { CAMPAIGN_READ_MODEL_INDEXES, CAMPAIGN_READ_MODEL_SCHEMA, CampaignBatch,
 import { migrate, PostgresDb, SqlDb } from './sql-db';
 import { applyReminderEvent, REMINDER_READ_MODEL_SCHEMA } from '../reminders/reminder-read-model';
 import { REMINDERS_STREAM_PREFIX, type ReminderData } from '../reminders/domain/reminders';
-import { applyDeliveryEvents, DELIVERY_SCHEMA } from '../webhooks/delivery-outbox';
+import { applyDeliveryEvents, DELIVERY_SCHEMA, prunedThrough } from '../webhooks/delivery-outbox';
 import { WEBHOOKS_STREAM } from '../webhooks/domain/webhooks';
 
 /*
@@ -73,6 +73,8 @@ export async function projectBatch(db: SqlDb, defs: DefinitionCache, events: Rec
     batch = new CampaignBatch(tx, defs);
     await batch.load(events);
     const changes: CampaignChange[] = [];
+    // The outbox's pruning watermark: reminders at or below it get no delivery rows again.
+    const pruned = events.some((e) => e.streamId.startsWith(REMINDERS_STREAM_PREFIX)) ? await prunedThrough(tx) : 0;
     for (const e of events) {
       if (e.streamId.startsWith(CAMPAIGN_STREAM_PREFIX)) {
         if (batch.apply(e)) changes.push({ campaignId: e.streamId.slice(CAMPAIGN_STREAM_PREFIX.length), revision: e.revision, position: e.position, type: e.type });
@@ -85,7 +87,7 @@ export async function projectBatch(db: SqlDb, defs: DefinitionCache, events: Rec
         if (typeof campaignId === 'string') await batch.writeSummaryNow(campaignId);
       }
       // Webhook registrations, and the outbox rows of reminders (src/webhooks/delivery-outbox.ts).
-      await applyDeliveryEvents(tx, defs, e);
+      await applyDeliveryEvents(tx, defs, e, pruned);
     }
     await batch.write();
     const last = events[events.length - 1].position;

@@ -86,14 +86,15 @@ export interface OutboxRow {
  * The delivery side of projecting one event, inside the projector's transaction (so an
  * outbox row exists exactly when the checkpoint has passed its event): webhook
  * registrations update rm_webhooks; a reminder gets one outbox row per webhook active at
- * that point of the log (and wanting its type) and one e-mail row. Idempotent.
+ * that point of the log (and wanting its type) and one e-mail row, unless it is at or below
+ * `pruned` (prunedThrough, read once per batch). Idempotent.
  */
-export async function applyDeliveryEvents(db: SqlDb, defs: DefinitionCache, event: RecordedEvent): Promise<void> {
+export async function applyDeliveryEvents(db: SqlDb, defs: DefinitionCache, event: RecordedEvent, pruned: number): Promise<void> {
   if (event.streamId === WEBHOOKS_STREAM) return applyWebhookEvent(db, event);
   if (!event.streamId.startsWith(REMINDERS_STREAM_PREFIX)) return;
   if (!(DELIVERABLE_EVENT_TYPES as readonly string[]).includes(event.type)) return;
   // Its deliveries were settled and pruned: a re-projection must not queue them again.
-  if (event.position <= (await prunedThrough(db))) return;
+  if (event.position <= pruned) return;
   const type = event.type as DeliverableEventType;
   const d = event.data as ReminderData;
   const [campaign] = await db.all<{ title: string; definition_hash: string }>('SELECT title, definition_hash FROM rm_campaigns WHERE id = ?', [d.campaignId]);
