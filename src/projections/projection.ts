@@ -57,6 +57,17 @@ export async function readCheckpoint(db: SqlDb): Promise<number> {
 }
 
 /**
+ * Inside a transaction: waits for, then holds until its end, the read models' lock. Instances
+ * sharing PostgreSQL read models project one batch at a time, each reading the rows the last one
+ * committed: a batch folded from rows another instance has since moved on would write them back.
+ * Pruning the outbox and asking for a redelivery take it too (src/webhooks/outbox-pruning.ts).
+ * SQLite's BEGIN IMMEDIATE already serialises writers.
+ */
+export async function lockReadModels(tx: SqlDb): Promise<void> {
+  if (tx.dialect === 'postgres') await tx.run(`SELECT pg_advisory_xact_lock(hashtext('docket.read-models:' || current_schema()))`);
+}
+
+/**
  * Applies a batch of events and moves the checkpoint in the same transaction: after a
  * crash the read models and the checkpoint agree, so nothing is applied twice or skipped.
  * Campaign events are folded in memory and their rows written once at the end of the
@@ -66,10 +77,7 @@ export async function projectBatch(db: SqlDb, defs: DefinitionCache, events: Rec
   if (events.length === 0) return [];
   let batch!: CampaignBatch;
   const changes = await db.transaction(async (tx) => {
-    // Instances sharing PostgreSQL read models project one batch at a time, each reading the rows
-    // the last one committed: a batch folded from rows another instance has since moved on would
-    // write them back. (SQLite's BEGIN IMMEDIATE already serialises writers.)
-    if (tx.dialect === 'postgres') await tx.run(`SELECT pg_advisory_xact_lock(hashtext('docket.read-models:' || current_schema()))`);
+    await lockReadModels(tx);
     batch = new CampaignBatch(tx, defs);
     await batch.load(events);
     const changes: CampaignChange[] = [];

@@ -1,11 +1,15 @@
-import { readModelDialects } from '../../test/support/read-model-dialects';
+import { PG_URL, readModelDialects } from '../../test/support/read-model-dialects';
+import { ManualClock } from '../common/clock';
+import { DomainError } from '../common/domain/domain-error';
+import type { DocketConfig } from '../config/config';
 import type { RecordedEvent } from '../event-store/event-store.port';
 import { DefinitionCache } from '../projections/campaign-read-model';
 import { migrateReadModels, projectBatch } from '../projections/projection';
-import { SqlDb } from '../projections/sql-db';
+import { PostgresDb, SqlDb } from '../projections/sql-db';
 import { prunedThrough, WEBHOOK_READ_MODEL_TABLES } from './delivery-outbox';
-import { SealedSecret } from './domain/webhooks';
+import { deliveryId, SealedSecret } from './domain/webhooks';
 import { pruneOutbox } from './outbox-pruning';
+import { WebhooksService } from './webhooks.service';
 
 const DAY = 86_400_000;
 const day = (n: number) => new Date(Date.UTC(2013, 9, n));
@@ -51,14 +55,37 @@ async function rows(db: SqlDb): Promise<string[]> {
   return all.map((r) => `#${r.event_position} ${r.channel} ${r.status}`);
 }
 
+/**
+ * Makes `db`'s transactions run `meanwhile` right after their first statement matching `after`
+ * (and wait 200 ms more): another session's work, between two statements of one prune batch.
+ */
+function interleave(db: SqlDb, after: RegExp, meanwhile: () => void) {
+  const real = db.transaction.bind(db);
+  let done = false;
+  db.transaction = (work) =>
+    real((tx) => {
+      const hooked = Object.create(tx) as SqlDb;
+      hooked.all = async (sql: string, params?: unknown[]) => {
+        const result = await tx.all(sql, params);
+        if (!done && after.test(sql)) {
+          done = true;
+          meanwhile();
+          await new Promise((r) => setTimeout(r, 200));
+        }
+        return result as never;
+      };
+      return work(hooked);
+    });
+}
+
 async function settle(db: SqlDb, position: number, channel: 'webhook' | 'email', status: string) {
   await db.run('UPDATE delivery_outbox SET status = ? WHERE event_position = ? AND channel = ?', [status, position, channel]);
 }
 
-describe.each(readModelDialects('outbox_prune_spec'))('pruning the delivery outbox on %s', (_name, make) => {
+/** Inside a describe: before each test, a read-model database holding LOG's outbox, settled as below; dropped after. */
+function outboxOf(make: () => Promise<{ db: SqlDb; drop: () => Promise<void> }>): () => SqlDb {
   let db: SqlDb;
   let drop: () => Promise<void>;
-
   beforeEach(async () => {
     ({ db, drop } = await make());
     await migrateReadModels(db);
@@ -73,6 +100,13 @@ describe.each(readModelDialects('outbox_prune_spec'))('pruning the delivery outb
     await db.close();
     await drop();
   });
+  return () => db;
+}
+
+describe.each(readModelDialects('outbox_prune_spec'))('pruning the delivery outbox on %s', (_name, make) => {
+  const outbox = outboxOf(make);
+  let db: SqlDb;
+  beforeEach(() => (db = outbox()));
 
   it('deletes settled deliveries past their retention in log order, up to the first one still pending', async () => {
     expect(await pruneOutbox(db, day(40), RETENTION)).toEqual({ rows: 4, through: 3 });
@@ -115,17 +149,53 @@ describe.each(readModelDialects('outbox_prune_spec'))('pruning the delivery outb
     expect(await rows(db)).toEqual([...kept, '#7 email pending', '#7 webhook pending']);
   });
 
-  // Two instances share the outbox on PostgreSQL (on SQLite, one service owns the file).
-  (_name === 'PostgreSQL' ? it : it.skip)('gives the same outcome when two instances prune at once', async () => {
+  it('stops at the projector checkpoint', async () => {
+    await db.run(`UPDATE delivery_outbox SET status = 'delivered'`);
+    await db.run('UPDATE rm_checkpoints SET position = 3');
+    expect(await pruneOutbox(db, day(90), RETENTION)).toEqual({ rows: 4, through: 3 });
+  });
+});
+
+// Several sessions at once: instances share the outbox on PostgreSQL (on SQLite one service owns the
+// file, and a transaction there runs without another session's statement in between).
+describe('pruning the delivery outbox on PostgreSQL, with other sessions at work', () => {
+  const outbox = outboxOf(readModelDialects('outbox_prune_pg_spec').find(([name]) => name === 'PostgreSQL')![1]);
+  let db: SqlDb;
+  beforeEach(() => (db = outbox()));
+
+  it('gives the same outcome when two instances prune at once', async () => {
     const [a, b] = await Promise.all([pruneOutbox(db, day(40), RETENTION, 1), pruneOutbox(db, day(40), RETENTION, 1)]);
     expect(a.rows + b.rows).toBe(4);
     expect([a.through, b.through]).toEqual([3, 3]);
     expect(await rows(db)).toHaveLength(6);
   });
 
-  it('stops at the projector checkpoint', async () => {
-    await db.run(`UPDATE delivery_outbox SET status = 'delivered'`);
-    await db.run('UPDATE rm_checkpoints SET position = 3');
-    expect(await pruneOutbox(db, day(90), RETENTION)).toEqual({ rows: 4, through: 3 });
+  it('does not delete a delivery asked to be sent again while a batch is being pruned', async () => {
+    const webhooks = new WebhooksService(undefined as never, db, new ManualClock(day(40)), { jwtSecret: 'j'.repeat(40), delivery: {} } as DocketConfig, undefined as never);
+    let asked: Promise<unknown> | undefined;
+    interleave(db, /status = 'pending' OR created_at/, () => {
+      asked = webhooks.redeliver('webhook', 'A', deliveryId('webhook', 'A', LOG[1].id)).catch((e: unknown) => e);
+    });
+    expect(await pruneOutbox(db, day(40), RETENTION)).toEqual({ rows: 4, through: 3 });
+    // The redelivery waited for the batch, and found the delivery pruned: a 404, not a row deleted while pending.
+    expect(await asked).toBeInstanceOf(DomainError);
+    expect(await asked).toMatchObject({ code: 'DELIVERY_NOT_FOUND' });
+    expect((await rows(db))[0]).toBe('#4 email delivered');
+  });
+
+  it('does not let a re-projection queue a reminder again while its deliveries are being pruned', async () => {
+    const other = new PostgresDb(PG_URL, (db as PostgresDb).schema);
+    let projected: Promise<unknown> | undefined;
+    try {
+      interleave(db, /^DELETE FROM delivery_outbox/, () => {
+        // A rebuild elsewhere re-projects the reminders whose rows this batch has just deleted.
+        projected = projectBatch(other, new DefinitionCache(), LOG.slice(0, 3));
+      });
+      expect(await pruneOutbox(db, day(40), RETENTION)).toEqual({ rows: 4, through: 3 });
+      await projected;
+      expect((await rows(db))[0]).toBe('#4 email delivered');
+    } finally {
+      await other.close();
+    }
   });
 });

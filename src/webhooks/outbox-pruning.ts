@@ -3,7 +3,7 @@ import { CLOCK, Clock } from '../common/clock';
 import { DOCKET_CONFIG } from '../config/config.module';
 import type { DocketConfig } from '../config/config';
 import { Metrics } from '../metrics/metrics';
-import { readCheckpoint } from '../projections/projection';
+import { lockReadModels, readCheckpoint } from '../projections/projection';
 import { Projector, READ_MODEL_DB } from '../projections/projector';
 import type { SqlDb } from '../projections/sql-db';
 import { prunedThrough } from './delivery-outbox';
@@ -23,50 +23,52 @@ export const PRUNE_BATCH_ROWS = 1000;
  * issued before `now − retentionMs`, in log order, and stops at the first delivery that is
  * still pending or younger than that, and at the projector's checkpoint: the watermark is a
  * position below which nothing is left, so a later re-projection knows which reminders not to
- * deliver again. A redelivery asked for later finds the row gone (404), as documented.
- * Several instances may prune at once: the deletes are idempotent and the watermark only rises.
+ * deliver again. Each batch is one transaction under the read models' lock (lockReadModels),
+ * which projection and redelivery take as well: no delivery turns pending, and no reminder is
+ * projected against an older watermark, between the check and the delete. Several instances
+ * may prune at once: they take turns, and the watermark only rises. `stop` is asked between
+ * batches (a service shutting down).
  */
-export async function pruneOutbox(db: SqlDb, now: Date, retentionMs: number, batchRows = PRUNE_BATCH_ROWS): Promise<PruneResult> {
+export async function pruneOutbox(db: SqlDb, now: Date, retentionMs: number, batchRows = PRUNE_BATCH_ROWS, stop: () => boolean = () => false): Promise<PruneResult> {
   const cutoff = new Date(now.getTime() - retentionMs).toISOString();
-  let through = await prunedThrough(db);
-  const checkpoint = await readCheckpoint(db);
   let rows = 0;
   for (;;) {
-    // A batch: up to the position of its batchRows-th row (the rows of one event go together), or the checkpoint.
-    const [nth] = await db.all<{ event_position: number | string }>(
-      'SELECT event_position FROM delivery_outbox WHERE event_position > ? AND event_position <= ? ORDER BY event_position LIMIT 1 OFFSET ?',
-      [through, checkpoint, batchRows - 1],
-    );
-    const end = nth ? Number(nth.event_position) : checkpoint;
-    // The first delivery in it that must stay ends the pruning just before its event.
-    const [blocker] = await db.all<{ event_position: number | string }>(
-      `SELECT event_position FROM delivery_outbox WHERE event_position > ? AND event_position <= ? AND (status = 'pending' OR created_at > ?)
-       ORDER BY event_position LIMIT 1`,
-      [through, end, cutoff],
-    );
-    const upTo = blocker ? Number(blocker.event_position) - 1 : end;
-    if (upTo > through) {
-      const from = through;
-      const deleted = await db.transaction(async (tx) => {
-        const gone = await tx.all<{ delivery_id: string }>('DELETE FROM delivery_outbox WHERE event_position > ? AND event_position <= ? RETURNING delivery_id', [from, upTo]);
-        if (gone.length === 0) return 0;
-        await tx.run(
-          `INSERT INTO delivery_outbox_pruned (id, position, rows_pruned, pruned_at) VALUES (1, ?, ?, ?)
-           ON CONFLICT (id) DO UPDATE SET rows_pruned = delivery_outbox_pruned.rows_pruned + excluded.rows_pruned, pruned_at = excluded.pruned_at,
-             position = CASE WHEN delivery_outbox_pruned.position > excluded.position THEN delivery_outbox_pruned.position ELSE excluded.position END`,
-          [upTo, gone.length, now.toISOString()],
-        );
-        return gone.length;
-      });
-      rows += deleted;
-      through = upTo;
-    }
-    if (blocker || !nth) break;
+    const step = await db.transaction(async (tx) => {
+      await lockReadModels(tx);
+      const through = await prunedThrough(tx);
+      const checkpoint = await readCheckpoint(tx);
+      // A batch: up to the position of its batchRows-th row (the rows of one event go together), or the checkpoint.
+      const [nth] = await tx.all<{ event_position: number | string }>(
+        'SELECT event_position FROM delivery_outbox WHERE event_position > ? AND event_position <= ? ORDER BY event_position LIMIT 1 OFFSET ?',
+        [through, checkpoint, batchRows - 1],
+      );
+      const end = nth ? Number(nth.event_position) : checkpoint;
+      // The first delivery in it that must stay ends the pruning just before its event.
+      const [blocker] = await tx.all<{ event_position: number | string }>(
+        `SELECT event_position FROM delivery_outbox WHERE event_position > ? AND event_position <= ? AND (status = 'pending' OR created_at > ?)
+         ORDER BY event_position LIMIT 1`,
+        [through, end, cutoff],
+      );
+      const upTo = blocker ? Number(blocker.event_position) - 1 : end;
+      const last = !!blocker || !nth;
+      if (upTo <= through) return { deleted: 0, last };
+      const gone = await tx.all<{ delivery_id: string }>('DELETE FROM delivery_outbox WHERE event_position > ? AND event_position <= ? RETURNING delivery_id', [through, upTo]);
+      // Nothing deleted means no rows up to the checkpoint (rows in the batch would be deleted or block): the last batch.
+      if (gone.length === 0) return { deleted: 0, last: true };
+      await tx.run(
+        `INSERT INTO delivery_outbox_pruned (id, position, rows_pruned, pruned_at) VALUES (1, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET rows_pruned = delivery_outbox_pruned.rows_pruned + excluded.rows_pruned, pruned_at = excluded.pruned_at,
+           position = CASE WHEN delivery_outbox_pruned.position > excluded.position THEN delivery_outbox_pruned.position ELSE excluded.position END`,
+        [upTo, gone.length, now.toISOString()],
+      );
+      return { deleted: gone.length, last };
+    });
+    rows += step.deleted;
+    if (step.last || stop()) break;
     // Let requests and the projector in between batches.
     await new Promise((r) => setImmediate(r));
   }
-  through = await prunedThrough(db);
-  return { rows, through };
+  return { rows, through: await prunedThrough(db) };
 }
 
 const HOUR = 3_600_000;
@@ -123,7 +125,7 @@ export class OutboxPruner implements OnApplicationBootstrap, OnModuleDestroy {
     const days = this.config.delivery.retentionDays;
     if (days <= 0) return { rows: 0, through: await prunedThrough(this.db) };
     await this.projector.ready();
-    const result = await pruneOutbox(this.db, this.clock.now(), days * 86_400_000);
+    const result = await pruneOutbox(this.db, this.clock.now(), days * 86_400_000, PRUNE_BATCH_ROWS, () => this.closed);
     if (result.rows > 0) {
       this.metrics?.outboxPruned.inc(result.rows);
       this.logger.log(`pruned ${result.rows} settled deliveries older than ${days} days (through log position ${result.through})`);

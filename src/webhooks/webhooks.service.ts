@@ -7,6 +7,7 @@ import type { DocketConfig } from '../config/config';
 import { appendChained, ChainHead } from '../event-store/chained-append';
 import { ConcurrencyError, EVENT_STORE, EventStore } from '../event-store/event-store.port';
 import { Projector, READ_MODEL_DB } from '../projections/projector';
+import { lockReadModels } from '../projections/projection';
 import type { SqlDb } from '../projections/sql-db';
 import { activeWebhooks, decideRegister, decideRemove, evolveWebhooks, initialWebhooksState, Webhook, WebhookEvent, WEBHOOKS_STREAM, WebhooksState } from './domain/webhooks';
 import type { OutboxRow } from './delivery-outbox';
@@ -143,18 +144,26 @@ export class WebhooksService {
     return { items, next: items.length === limit ? items[items.length - 1].position : null };
   }
 
-  /** Sends a failed (or delivered) delivery again, with the same delivery id and body, as a fresh series of attempts. */
+  /**
+   * Sends a failed (or delivered) delivery again, with the same delivery id and body, as a fresh
+   * series of attempts. Under the read models' lock, as pruning is: a delivery is either pruned
+   * before (404) or pending after, and pending deliveries are not pruned.
+   */
   async redeliver(channel: 'webhook' | 'email', target: string | undefined, deliveryId: string) {
-    const [row] = await this.db.all<OutboxRow>('SELECT * FROM delivery_outbox WHERE delivery_id = ? AND channel = ?', [deliveryId, channel]);
-    if (!row || (target !== undefined && row.target !== target)) throw new DomainError('DELIVERY_NOT_FOUND', `no delivery ${deliveryId}`);
-    if (row.status === 'cancelled') throw new DomainError('DELIVERY_CANCELLED', `delivery ${deliveryId} was cancelled: ${row.last_error ?? 'webhook removed'}`);
-    if (row.status !== 'pending') {
-      await this.db.run(
-        `UPDATE delivery_outbox SET status = 'pending', attempts = 0, next_attempt_at = ?, claimed_until = NULL WHERE delivery_id = ? AND status IN ('failed', 'delivered', 'skipped')`,
-        [this.clock.now().toISOString(), deliveryId],
-      );
-    }
-    const [after] = await this.db.all<OutboxRow>('SELECT * FROM delivery_outbox WHERE delivery_id = ?', [deliveryId]);
+    const after = await this.db.transaction(async (tx) => {
+      await lockReadModels(tx);
+      const [row] = await tx.all<OutboxRow>('SELECT * FROM delivery_outbox WHERE delivery_id = ? AND channel = ?', [deliveryId, channel]);
+      if (!row || (target !== undefined && row.target !== target)) throw new DomainError('DELIVERY_NOT_FOUND', `no delivery ${deliveryId}`);
+      if (row.status === 'cancelled') throw new DomainError('DELIVERY_CANCELLED', `delivery ${deliveryId} was cancelled: ${row.last_error ?? 'webhook removed'}`);
+      if (row.status !== 'pending') {
+        await tx.run(
+          `UPDATE delivery_outbox SET status = 'pending', attempts = 0, next_attempt_at = ?, claimed_until = NULL WHERE delivery_id = ? AND status IN ('failed', 'delivered', 'skipped')`,
+          [this.clock.now().toISOString(), deliveryId],
+        );
+      }
+      const [updated] = await tx.all<OutboxRow>('SELECT * FROM delivery_outbox WHERE delivery_id = ?', [deliveryId]);
+      return updated;
+    });
     return deliveryView(after);
   }
 }

@@ -275,6 +275,28 @@ describe('delivery records past DOCKET_OUTBOX_RETENTION_DAYS', () => {
   });
 });
 
+describe('delivery records with DOCKET_OUTBOX_RETENTION_DAYS=0', () => {
+  it('are kept however old they are', async () => {
+    const clock = new ManualClock(at(-12));
+    const receiver = await startReceiver();
+    const docket = await startDocket({ clock, env: { ...env, DOCKET_OUTBOX_RETENTION_DAYS: '0' } });
+    try {
+      const hook = await register(docket, receiver.url);
+      await launch(docket, 'drill');
+      clock.set(at(-3));
+      await scanAndSettle(docket, 'drill');
+      expect(await dispatch(docket)).toMatchObject({ delivered: 3 });
+      clock.set(at(3650));
+      expect(await docket.app.get(OutboxPruner).pruneOnce()).toEqual({ rows: 0, through: 0 });
+      expect((await docket.call('GET', `/api/webhooks/${hook.id}/deliveries`)).body.items).toHaveLength(3);
+    } finally {
+      await docket.close();
+      await receiver.close();
+      removeDir(docket.dataDir);
+    }
+  });
+});
+
 describe('the outbox across crashes, rebuilds and instances', () => {
   const clock = new ManualClock(at(-12));
   let receiver: Receiver;
