@@ -1,30 +1,15 @@
+import { loggedEvent, reminderEvent, webhookRegistered } from '../../test/support/outbox-log';
 import { migratedReadModelDb, readModelDialects } from '../../test/support/read-model-dialects';
-import type { RecordedEvent } from '../event-store/event-store.port';
 import { DefinitionCache } from '../projections/campaign-read-model';
 import { migrateReadModels, projectBatch } from '../projections/projection';
 import { SqlDb } from '../projections/sql-db';
 import { WEBHOOK_READ_MODEL_TABLES } from './delivery-outbox';
 import { DUE_PAGE_SQL } from './delivery-dispatcher';
-import { deliveryId, SealedSecret } from './domain/webhooks';
+import { deliveryId } from './domain/webhooks';
 
-const sealed: SealedSecret = { v: 1, alg: 'A256GCM', iv: 'aXY', tag: 'dGFn', data: 'ZGF0YQ' };
-
-const event = (position: number, streamId: string, type: string, data: unknown): RecordedEvent => ({
-  id: `00000000-0000-4000-8000-${String(position).padStart(12, '0')}`,
-  streamId,
-  type,
-  revision: position,
-  position,
-  data,
-  metadata: { occurredAt: new Date(Date.UTC(2013, 9, 1, 0, position)).toISOString(), actor: { sub: 'office', role: 'bureau' } },
-  recordedAt: new Date(Date.UTC(2013, 9, 1, 0, position)).toISOString(),
-});
-const reminder = (position: number, unit: string, level: 'before' | 'escalation') =>
-  event(position, 'reminders-c1', level === 'escalation' ? 'ReminderEscalated' : 'ReminderIssued', {
-    campaignId: 'c1', stage: 'collect', stageEnteredAt: '2013-09-01T00:00:00.000Z', deadline: '2013-10-10T00:00:00.000Z',
-    unit, level, occurrence: 1, dueAt: '2013-10-07T00:00:00.000Z', late: false, deliverables: [{ id: 'plan', status: 'missing' }],
-  });
-const registered = (position: number, id: string, events: string[] | null) => event(position, 'webhooks', 'WebhookRegistered', { id, url: `https://r.example/${id}`, events, secret: sealed });
+const event = loggedEvent;
+const reminder = (position: number, unit: string, level: 'before' | 'escalation') => reminderEvent(position, unit, { level });
+const registered = webhookRegistered;
 
 /** A registers; a reminder; B registers for escalations only; a reminder and an escalation; A is removed; a last reminder. */
 const LOG = [

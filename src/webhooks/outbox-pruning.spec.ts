@@ -1,45 +1,23 @@
+import { reminderEvent, webhookRegistered } from '../../test/support/outbox-log';
 import { PG_URL, readModelDialects } from '../../test/support/read-model-dialects';
 import { ManualClock } from '../common/clock';
 import { DomainError } from '../common/domain/domain-error';
 import type { DocketConfig } from '../config/config';
-import type { RecordedEvent } from '../event-store/event-store.port';
 import { DefinitionCache } from '../projections/campaign-read-model';
 import { migrateReadModels, projectBatch } from '../projections/projection';
 import { PostgresDb, SqlDb } from '../projections/sql-db';
 import { prunedThrough, WEBHOOK_READ_MODEL_TABLES } from './delivery-outbox';
-import { deliveryId, SealedSecret } from './domain/webhooks';
+import { deliveryId } from './domain/webhooks';
 import { pruneOutbox } from './outbox-pruning';
 import { WebhooksService } from './webhooks.service';
 
 const DAY = 86_400_000;
 const day = (n: number) => new Date(Date.UTC(2013, 9, n));
-const sealed: SealedSecret = { v: 1, alg: 'A256GCM', iv: 'aXY', tag: 'dGFn', data: 'ZGF0YQ' };
-
-const event = (position: number, streamId: string, type: string, data: unknown, occurredAt: Date): RecordedEvent => ({
-  id: `00000000-0000-4000-8000-${String(position).padStart(12, '0')}`,
-  streamId,
-  type,
-  revision: position,
-  position,
-  data,
-  metadata: { occurredAt: occurredAt.toISOString(), actor: { sub: 'office', role: 'bureau' } },
-  recordedAt: occurredAt.toISOString(),
-});
-const reminder = (position: number, unit: string, issued: number) =>
-  event(
-    position,
-    'reminders-c1',
-    'ReminderIssued',
-    {
-      campaignId: 'c1', stage: 'collect', stageEnteredAt: '2013-09-01T00:00:00.000Z', deadline: '2013-10-10T00:00:00.000Z',
-      unit, level: 'before', occurrence: 1, dueAt: day(issued).toISOString(), late: false, deliverables: [{ id: 'plan', status: 'missing' }],
-    },
-    day(issued),
-  );
+const reminder = (position: number, unit: string, issued: number) => reminderEvent(position, unit, { dueAt: day(issued).toISOString(), occurredAt: day(issued) });
 
 /** Webhook A, then reminders issued on 1, 2, 3, 20 and 21 October: each has a webhook row and an e-mail row. */
 const LOG = [
-  event(1, 'webhooks', 'WebhookRegistered', { id: 'A', url: 'https://r.example/A', events: null, secret: sealed }, day(1)),
+  webhookRegistered(1, 'A', null, day(1)),
   reminder(2, 'u1', 1),
   reminder(3, 'u2', 2),
   reminder(4, 'u3', 3),
