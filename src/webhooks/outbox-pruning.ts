@@ -128,7 +128,7 @@ export class OutboxPruner implements OnApplicationBootstrap, OnModuleDestroy {
     const result = await pruneOutbox(this.db, this.clock.now(), days * 86_400_000, PRUNE_BATCH_ROWS, () => this.closed);
     if (result.rows > 0) {
       this.metrics?.outboxPruned.inc(result.rows);
-      this.logger.log(`pruned ${result.rows} settled deliveries older than ${days} days (through log position ${result.through})`);
+      this.logger.log(`pruned ${result.rows} settled ${result.rows === 1 ? 'delivery' : 'deliveries'} older than ${days} days (through log position ${result.through})`);
     }
     return result;
   }
