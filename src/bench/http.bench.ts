@@ -9,6 +9,7 @@ import { CampaignRepository } from '../campaigns/campaign.repository';
 import { loadWorkflowsDir } from '../workflows/workflow-loader';
 import { Bench, BenchContext, Figure, fmt } from './bench-kit';
 import { chooseLoadGenerator, LoadGenerator, LoadJob, LoadResult, runWrk } from './http-load';
+import { OpenLoopResult, runOpenLoopProcess } from './open-loop';
 import { campaignHistory } from './seed';
 import { cpuSeconds, ServiceProcess, startProcess } from './service-process';
 
@@ -87,6 +88,43 @@ async function measureBoth(floor: Server, docket: Server, seconds: number, warmu
       f.push(await run(floor, seconds));
     }
   }
+  return { floor: median(f), docket: median(d) };
+}
+
+/** The target's rate, offered on a fixed schedule by the open-loop generator (open-loop.ts). */
+const OFFERED = 5000;
+
+interface OpenMeasured {
+  result: OpenLoopResult;
+  serverCores: number;
+  /** p99 of every run, this one (the median) among them. */
+  p99s: number[];
+}
+
+async function openRun(server: Server, seconds: number): Promise<Omit<OpenMeasured, 'p99s'>> {
+  const cpu = cpuSeconds(server.pid);
+  const t = Date.now();
+  const result = await runOpenLoopProcess({ ...server.job, seconds, warmupSeconds: 2, rate: OFFERED });
+  return { result, serverCores: ((cpuSeconds(server.pid) - cpu) * 1000) / (Date.now() - t) };
+}
+
+/** `runs` open-loop runs of each, alternated as in measureBoth; each figure is the run with the median p99. */
+async function measureOpenBoth(floor: Server, docket: Server, seconds: number, runs: number): Promise<{ floor: OpenMeasured; docket: OpenMeasured }> {
+  const f: Omit<OpenMeasured, 'p99s'>[] = [];
+  const d: Omit<OpenMeasured, 'p99s'>[] = [];
+  for (let i = 0; i < runs; i++) {
+    if (i % 2 === 0) {
+      d.push(await openRun(docket, seconds));
+      f.push(await openRun(floor, seconds));
+    } else {
+      f.push(await openRun(floor, seconds));
+      d.push(await openRun(docket, seconds));
+    }
+  }
+  const median = (all: Omit<OpenMeasured, 'p99s'>[]): OpenMeasured => ({
+    ...[...all].sort((a, b) => a.result.p99 - b.result.p99)[Math.floor(all.length / 2)],
+    p99s: all.map((m) => m.result.p99),
+  });
   return { floor: median(f), docket: median(d) };
 }
 
@@ -208,6 +246,40 @@ function figures(sync: Sync, generator: LoadGenerator, d: Measured, f: Measured,
   ];
 }
 
+function openFigures(d: OpenMeasured, f: OpenMeasured, seconds: number): Figure[] {
+  const r = d.result;
+  const bad = r.non2xx + r.errors + r.timeouts;
+  const runs = d.p99s.length > 1 ? `, the run with the median p99 of ${d.p99s.length} (${d.p99s.map((x) => fmt(x)).join(', ')} ms)` : '';
+  const where = `${fmt(OFFERED)} commands/s offered on a fixed schedule (open loop: ${CONNECTIONS} connections, a request due while all are busy waits for one, and each latency counts from when its request fell due, as wrk2 counts it; ${seconds} s after 2 s at the same rate${runs}); synchronous=FULL`;
+  const note = bad ? `${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} unanswered` : 'every response 201';
+  return [
+    {
+      bench: 'http',
+      name: `POST /api/campaigns/:id/submissions at ${where}; ${note}: latency p99`,
+      value: r.p99,
+      unit: 'ms',
+      floor: { name: 'bare Fastify, same schedule', value: f.result.p99 },
+      ratio: r.p99 > 0 ? f.result.p99 / r.p99 : undefined,
+    },
+    {
+      bench: 'http',
+      name: `same schedule, latency p50 (max ${fmt(r.max)} ms)`,
+      value: r.p50,
+      unit: 'ms',
+      floor: { name: 'bare Fastify, same schedule', value: f.result.p50 },
+      ratio: r.p50 > 0 ? f.result.p50 / r.p50 : undefined,
+    },
+    {
+      bench: 'http',
+      name: 'same schedule, service CPU per command (user + system, all threads of the process)',
+      value: (d.serverCores / r.rate) * 1e6,
+      unit: 'µs',
+      floor: { name: 'bare Fastify, same schedule', value: (f.serverCores / f.result.rate) * 1e6 },
+      ratio: (f.serverCores / f.result.rate) / (d.serverCores / r.rate),
+    },
+  ];
+}
+
 /** Issue 8, item 3: submissions through the whole service under 64 concurrent connections. */
 export const httpBench: Bench = {
   name: 'http',
@@ -223,10 +295,13 @@ export const httpBench: Bench = {
       const floor = await startBareFastify(sync, generator);
       let f: Measured;
       let d: Measured;
+      let open: { floor: OpenMeasured; docket: OpenMeasured } | undefined;
       try {
         const docket = await startDocket(sync, generator);
         try {
           ({ floor: f, docket: d } = await measureBoth(floor, docket, seconds, warmup, runs));
+          // At the target's rate rather than as fast as the connections go: the latency a steady load sees.
+          if (sync === 'FULL') open = await measureOpenBoth(floor, docket, seconds, runs);
         } finally {
           await docket.close();
         }
@@ -237,6 +312,12 @@ export const httpBench: Bench = {
       ctx.log(describe(`Docket, synchronous=${sync}`, d));
       if (d.result.non2xx || d.result.errors || d.result.timeouts) ctx.log(`WARNING: not every submission answered 201 (${fmt(d.result.non2xx)} non-2xx)`);
       out.push(...figures(sync, generator, d, f, seconds));
+      if (open) {
+        const o = (m: OpenMeasured) => `p50 ${m.result.p50} ms, p99 ${m.result.p99} ms (p99 of the runs: ${m.p99s.join(', ')}), max ${m.result.max} ms, ${m.result.ok2xx} 2xx of ${m.result.requests}, server ${m.serverCores.toFixed(2)} cores, generator ${(m.result.cpuSeconds / m.result.seconds).toFixed(2)} cores`;
+        ctx.log(`bare Fastify at ${OFFERED}/s offered: ${o(open.floor)}`);
+        ctx.log(`Docket at ${OFFERED}/s offered: ${o(open.docket)}`);
+        out.push(...openFigures(open.docket, open.floor, seconds));
+      }
     }
     return out;
   },
