@@ -19,5 +19,5 @@ USER node
 VOLUME /data
 EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:'+process.env.PORT+'/health').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"
-# The service's Node flags (heap sizing), as `npm start` runs it: node-options.env.
+# The service's Node flags (heap sizing, V8's background threads), as `npm start` runs it: node-options.env.
 CMD ["node", "--env-file=node-options.env", "dist/main.js"]

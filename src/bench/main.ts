@@ -192,7 +192,7 @@ those figures is kept below, for a machine as slow.
   touch it: catching up, batches are 1,000 events.
 - **Peak RSS with 10,000 campaigns** — the cache is bounded by an estimate of its heap
   (\`DOCKET_CACHE_MB\`, default 32; src/campaigns/state-weight.ts) as well as by count. The
-  service runs with \`--max-semi-space-size=8 --max-old-space-size=1024\` (node-options.env, used
+  service runs with \`--max-semi-space-size=8 --max-old-space-size=1024 --v8-pool-size=0\` (node-options.env, used
   by \`npm start\`, the Docker image and this bench). With Node's defaults instead, V8 keeps a 32 MB young
   generation and lets the heap grow to four times the live data between full collections. At
   rest the service takes about 135 MB, 13 MB of it the projection thread's own heap and
