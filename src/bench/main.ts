@@ -94,8 +94,9 @@ those figures is kept below, for a machine as slow.
   that folded 100 events or more leaves a persisted snapshot beside the read models, and the
   next cold load restores it, checks it against the log (the event at its revision must still
   carry its hash) and folds only the events after it. The second replay figure is that path:
-  762k events/s above, a cold load of a campaign of 879 events in about 1.15 ms (0.91–1.07 ms
-  in a harness of the same loads, 820k–967k events/s); on the EPYC machine 356k–575k.
+  657k events/s above (763k in an earlier full run the same day), a cold load of a campaign of
+  879 events in 1.15–1.35 ms (0.91–1.07 ms in a harness of the same loads, 820k–967k events/s);
+  on the EPYC machine 356k–575k.
   The audit never reads snapshots to establish history; \`docket verify --all\` compares each
   usable snapshot with the fold of the log. A snapshot is written as ASCII JSON, every
   character beyond ASCII as a \\u escape (src/campaigns/domain/campaign-snapshot.ts): the
@@ -111,8 +112,9 @@ those figures is kept below, for a machine as slow.
   of 103) measured no faster beyond the noise, and v8.serialize is slower to read back than
   JSON (1.9 ms against 1.1). The timed rounds follow one untimed round, as the other benches
   warm up.
-- **Durable single-event appends on PostgreSQL** — 0.57 of the floor above; 0.44–0.61 in
-  full runs on the EPYC machine, where it sat on its 0.5. The floor is one autocommitted
+- **Durable single-event appends on PostgreSQL** — 0.63 of the floor above (0.57 in an
+  earlier full run the same day); 0.44–0.61 in full runs on the EPYC machine, where it sat on
+  its 0.5. The floor is one autocommitted
   INSERT; an append is one call of the schema's PL/pgSQL function (the head row for gapless
   positions, the stream's revision, the duplicate-id check, the insert, the stream's new
   revision, NOTIFY): 0.48–0.57 ms against 0.29–0.34 for the insert in pgbench on the EPYC
@@ -127,22 +129,41 @@ those figures is kept below, for a machine as slow.
   without JIT: 0.48–0.51 ms per append, flat over 20,000 appends on a new schema, the same as
   on an analysed one; the bench's ratio read 0.44 before the fix and 0.47–0.53 since, in the
   same phase.
-- **HTTP commands/s and p99** — 9,823 commands/s with p99 21.7 ms above; five more runs of
-  10 s in a harness read 9,525–10,291 commands/s with p99 18.7–22.6 ms. How it is measured:
+- **HTTP commands/s and p99** — 9,105 commands/s with p99 19.2 ms above. How it is measured:
   the service runs as \`npm start\` runs it, in a process of its own, and so does the floor;
   the load comes from wrk when it is installed (\`apt-get install wrk\`; otherwise autocannon,
   and the report says which). wrk takes 9–11 µs of CPU per request here (25 on the EPYC
-  machine), autocannon about five times as much.
+  machine), autocannon about five times as much. wrk is a closed loop: each of the 64
+  connections sends its next request when the last is answered, so it measures how fast 64
+  connections go, and the latency of a service that fast (64 divided by the rate, as a mean).
+  The bench also offers the target's rate, 5,000 a second, on a fixed schedule
+  (src/bench/open-loop.ts): a request that falls due while all 64 connections wait waits for
+  one, and its latency counts from when it fell due, as wrk2 counts it, so a pause of the
+  service counts against every request it held up. That is the latency a steady load at the
+  target's rate sees: p99 17.6 ms above (the floor's 4.8 ms).
 
-  Where the CPU goes, from \`/proc/<pid>/task/*/schedstat\` at 9,800 commands/s: 148 µs per
-  command over the process's threads, 1.47 cores; the event loop 74 µs (72 % of a core), the
-  SQLite writer thread 46 (statements, commit, and linking the events into their hash
-  chains), the projection thread 17 and V8's garbage-collection helper threads about 12. With
-  wrk's 0.11 the 2 cores are 80 % busy. The tail is made of pauses that hold a whole group:
-  the writer thread's commit (the WAL's fsync), the event loop's longest turns (one turn may
-  read 64 requests) and V8's scavenges and full collections. With 64 connections the rate is
-  64 divided by the mean latency (6.5 ms at 9,800/s), and the p99 is about 3.3 times the
-  mean; the bare floor's p99 is 2.8 times its own.
+  The tail came from V8's garbage collector, and one flag fixed most of it. Under load the
+  old generation grows about 6 MB a second (in-flight requests and the cached states'
+  replaced records outlive two scavenges), so a full collection comes every few seconds over a
+  live heap of about 38 MB (11 MB of it strings, 11 MB code). At 5,000/s offered the latencies
+  over 20 ms came in clusters of 30–60 ms, one every 1–3 s; in the run whose collections were
+  logged, 3 of its 4 clusters held a full collection's pause (4–9 ms), with the event loop
+  held 8–12 ms several times around it. Node gives V8 a pool of 4 background threads for concurrent
+  marking and sweeping; on 2 cores they took the cores from the event loop and the writer
+  thread at each collection. \`--v8-pool-size=0\` (node-options.env) has Node size the pool to
+  the cores less one: on 2 cores one thread. In paired runs at 5,000/s offered the p99 fell
+  from 25–34 ms to 11–21 ms, and wrk's p99 from 22.0 and 27.1 ms to 15.8 and 19.6 at the same
+  rate served (10,302 and 9,226 commands/s against 10,294 and 9,205). Before the flag, the
+  full runs read p99 21.7 and 29.9 ms at saturation, on either side of the target. The writer
+  thread's commits are not the tail: at 5,000/s they take 0.39 ms at the median, 3.7 ms at p99
+  and at most 16 ms (10,000 commits), with synchronous=FULL.
+
+  Where the CPU goes, from \`/proc/<pid>/task/*/schedstat\` at 9,800 commands/s (before the
+  flag): 148 µs per command over the process's threads, 1.47 cores; the event loop 74 µs (72 %
+  of a core), the SQLite writer thread 46 (statements, commit, and linking the events into
+  their hash chains), the projection thread 17 and V8's garbage-collection helper threads
+  about 12. With wrk's 0.11 the 2 cores are 80 % busy. At 5,000/s offered a command costs more
+  (229 µs above): groups are smaller, so each commit is shared by fewer commands.
 
   The changes that brought it there, each kept because paired runs showed it: the SQLite
   store sends a group to its writer thread as soon as 16 appends wait, within the event
@@ -173,17 +194,18 @@ those figures is kept below, for a machine as slow.
   objects (postMessage of a group of 18 costs about the same either way, 94 and 108 µs);
   a thread that checkpoints the WAL; committing small groups on the event loop; a canonical
   JSON written in loops; a larger WAL autocheckpoint; a lower scheduling priority for the
-  writer or the projection thread; a linger of 250 ms rather than 50; \`--v8-pool-size=0\`;
+  writer or the projection thread; a linger of 250 ms rather than 50 (\`--v8-pool-size=0\`
+  was in this list too, measured by commands/s alone, which it does not change);
   handing the submission route the actor, the headers and the reply as one parameter instead
   of three (Nest runs each parameter through its pipes): 0.96, 0.94, 0.89 and 1.05 in four
   pairs.
   16 MiB semi-spaces halved the scavenges (22 a second at 8 MiB, 3.1 ms each) and served
   0.98, 1.09 and 1.09 times as many commands in three pairs; they would cost up to 24 MB of
-  RSS against the memory target (234 MB of 250 in the run above); not adopted.
+  RSS against the memory target (231 MB of 250 in the run above); not adopted.
 - **Projection catch-up** — timed with the projector on its thread, as the service runs it
-  (the thread's start is in the time): 61,453 events/s above, against 27,048–50,114 on the
+  (the thread's start is in the time): 60,412 events/s above, against 27,048–50,114 on the
   EPYC machine, where it sat on its target and fell either side with the machine. The ratio
-  to its floor is the steadier figure (0.32 here, 0.33 there). A profile of the rebuild (the
+  to its floor is the steadier figure (0.32–0.39 here, 0.33 there). A profile of the rebuild (the
   same fold, on the calling thread) gives a third of the time to SQLite inserting rows:
   560,000 of them for 233,417 events (the 240,000 rows of rm_units and 320,000 cells of the
   deliverables matrix, every launch writing its 120 units' rows); rm_deliverables WITHOUT
@@ -193,10 +215,10 @@ those figures is kept below, for a machine as slow.
 - **Peak RSS with 10,000 campaigns** — the cache is bounded by an estimate of its heap
   (\`DOCKET_CACHE_MB\`, default 32; src/campaigns/state-weight.ts) as well as by count. The
   service runs with \`--max-semi-space-size=8 --max-old-space-size=1024 --v8-pool-size=0\` (node-options.env, used
-  by \`npm start\`, the Docker image and this bench). With Node's defaults instead, V8 keeps a 32 MB young
+  by \`npm start\`, the Docker image and this bench; the last flag is HTTP's, above). With Node's defaults instead, V8 keeps a 32 MB young
   generation and lets the heap grow to four times the live data between full collections. At
   rest the service takes about 135 MB, 13 MB of it the projection thread's own heap and
-  connections. The peak is the same on both machines (234 MB).
+  connections. The peak is the same on both machines (231–234 MB).
 
 Runs that share the machine with other work (a CI install, tests) report lower rates; the
 machine and date above say when these were taken.
@@ -207,6 +229,8 @@ The HTTP bench loads the service with wrk when it is on the PATH (Debian: \`apt-
 wrk\`), with autocannon (an npm dependency) otherwise; \`DOCKET_BENCH_LOAD=autocannon\` forces
 autocannon. Runs with the two generators are not comparable: autocannon takes about a third
 of a core more from the service at these rates.
+The open-loop figures (5,000 commands/s offered) come from Docket's own generator
+(src/bench/open-loop.ts: plain sockets, no dependency), whichever of the two runs the closed loop.
 `;
 }
 
