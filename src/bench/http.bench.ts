@@ -313,9 +313,12 @@ export const httpBench: Bench = {
       if (d.result.non2xx || d.result.errors || d.result.timeouts) ctx.log(`WARNING: not every submission answered 201 (${fmt(d.result.non2xx)} non-2xx)`);
       out.push(...figures(sync, generator, d, f, seconds));
       if (open) {
-        const o = (m: OpenMeasured) => `p50 ${m.result.p50} ms, p99 ${m.result.p99} ms (p99 of the runs: ${m.p99s.join(', ')}), max ${m.result.max} ms, ${m.result.ok2xx} 2xx of ${m.result.requests}, server ${m.serverCores.toFixed(2)} cores, generator ${(m.result.cpuSeconds / m.result.seconds).toFixed(2)} cores`;
+        const o = (m: OpenMeasured) =>
+          `p50 ${m.result.p50} ms, p99 ${m.result.p99} ms (p99 of the runs: ${m.p99s.join(', ')}), max ${m.result.max} ms, ${m.result.ok2xx} 2xx of ${m.result.requests} (${m.result.non2xx} non-2xx, ${m.result.errors} errors, ${m.result.timeouts} timeouts), server ${m.serverCores.toFixed(2)} cores, generator ${(m.result.cpuSeconds / m.result.seconds).toFixed(2)} cores, sent up to ${m.result.sendDelayP99} ms late (p99)`;
         ctx.log(`bare Fastify at ${OFFERED}/s offered: ${o(open.floor)}`);
         ctx.log(`Docket at ${OFFERED}/s offered: ${o(open.docket)}`);
+        const r = open.docket.result;
+        if (r.non2xx || r.errors || r.timeouts) ctx.log(`WARNING: not every submission at ${OFFERED}/s offered answered 201`);
         out.push(...openFigures(open.docket, open.floor, seconds));
       }
     }

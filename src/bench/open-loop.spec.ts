@@ -3,7 +3,7 @@ import { AddressInfo } from 'node:net';
 import { runOpenLoop } from './open-loop';
 
 /** A server answering 201 with a JSON body, after `delay(n)` ms for the n-th request (counted from 0). */
-async function serve(delay: (n: number) => number): Promise<{ url: string; server: Server; seen: string[] }> {
+async function serve(delay: (n: number) => number, close = false): Promise<{ url: string; server: Server; seen: string[] }> {
   const seen: string[] = [];
   let n = 0;
   const server = createServer((req, res) => {
@@ -12,7 +12,8 @@ async function serve(delay: (n: number) => number): Promise<{ url: string; serve
     req.on('end', () => {
       seen.push(`${req.method} ${req.url} ${req.headers.authorization} ${body}`);
       const wait = delay(n++);
-      const answer = () => res.writeHead(201, { 'Content-Type': 'application/json', 'Content-Length': 11 }).end('{"ok":true}');
+      if (wait === Infinity) return; // never answered
+      const answer = () => res.writeHead(201, { 'Content-Type': 'application/json', 'Content-Length': 11, ...(close ? { Connection: 'close' } : {}) }).end('{"ok":true}');
       if (wait > 0) setTimeout(answer, wait);
       else answer();
     });
@@ -25,7 +26,8 @@ describe('the open-loop load generator', () => {
   it('sends the submissions on schedule and counts only the measured window', async () => {
     const { url, server, seen } = await serve(() => 0);
     try {
-      const r = await runOpenLoop({ url, token: 't0k', campaigns: ['c1', 'c2'], units: 3, connections: 4, rate: 200, seconds: 1, warmupSeconds: 0.5 });
+      // One connection, so the server reads them in the order they were sent.
+      const r = await runOpenLoop({ url, token: 't0k', campaigns: ['c1', 'c2'], units: 3, connections: 1, rate: 200, seconds: 1, warmupSeconds: 0.5 });
       expect(seen).toHaveLength(300);
       expect(seen[0]).toBe('POST /api/campaigns/c1/submissions Bearer t0k {"unit":"unit-1","deliverable":"problem-list","title":"单位1查找问题清单"}');
       expect(seen[1]).toMatch(/^POST \/api\/campaigns\/c2\/submissions .*"unit-1"/);
@@ -44,6 +46,29 @@ describe('the open-loop load generator', () => {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
       await expect(runOpenLoop({ url, campaigns: ['c1'], units: 1, connections: 2, rate: 100, seconds: 0.2, warmupSeconds: 0 })).rejects.toThrow(/without Content-Length/);
     } finally {
+      server.close();
+    }
+  });
+
+  it('replaces a connection the server closes, and loses nothing', async () => {
+    const { url, server } = await serve(() => 0, true);
+    try {
+      // The server closes each connection after its answer; the next request is due 300 ms later.
+      const r = await runOpenLoop({ url, campaigns: ['c1'], units: 1, connections: 2, rate: 1000 / 300, seconds: 1.2, warmupSeconds: 0 });
+      expect(r).toMatchObject({ ok2xx: 4, errors: 0, timeouts: 0 });
+    } finally {
+      server.close();
+    }
+  });
+
+  it('counts a request never answered as a timeout, with the latency it reached', async () => {
+    const { url, server } = await serve((n) => (n === 10 ? Infinity : 0));
+    try {
+      const r = await runOpenLoop({ url, campaigns: ['c1'], units: 1, connections: 4, rate: 100, seconds: 0.5, warmupSeconds: 0, drainMs: 300 });
+      expect(r).toMatchObject({ requests: 50, ok2xx: 49, timeouts: 1, errors: 0 });
+      expect(r.max).toBeGreaterThanOrEqual(300);
+    } finally {
+      server.closeAllConnections();
       server.close();
     }
   });
