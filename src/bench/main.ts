@@ -81,12 +81,12 @@ ${[...kept, ...rows].join('\n')}
 
 The run above, on an Intel Xeon of 2 cores, meets every target. The sessions before ran the
 same bench on an AMD EPYC machine of 2 cores, whose floors read 1.9–3.2 times lower (raw
-single-row inserts at synchronous=NORMAL 6,165 a second against 19,784 here; the replay floor
-97k–140k events/s against 223k). There Docket missed the HTTP target (3,506 commands/s with
+single-row inserts at synchronous=NORMAL 6,165 a second against 19,732–22,208 here; the
+replay floor 97k–140k events/s against 223k–233k). There Docket missed the HTTP target (3,506 commands/s with
 p99 51.8 ms in its last full run, 2026-11-23), the replay target in slow phases of that
 machine (356k events/s; 575k in fast ones) and at times the PostgreSQL ratio (0.44–0.61).
 Docket's ratios to its floors were about the same on both machines (HTTP 0.44 there and
-0.42–0.43 here; CPU per command 0.37 of the floor's there and 0.35–0.37 here), so the
+0.40–0.43 here; CPU per command 0.37 of the floor's there and 0.34–0.37 here), so the
 difference is the machine. What bounded
 those figures is kept below, for a machine as slow.
 
@@ -95,8 +95,8 @@ those figures is kept below, for a machine as slow.
   that folded 100 events or more leaves a persisted snapshot beside the read models, and the
   next cold load restores it, checks it against the log (the event at its revision must still
   carry its hash) and folds only the events after it. The second replay figure is that path:
-  657k events/s above (763k in an earlier full run the same day), a cold load of a campaign of
-  879 events in 1.15–1.35 ms (0.91–1.07 ms in a harness of the same loads, 820k–967k events/s);
+  874k events/s above (657k and 763k in earlier full runs the same day), a cold load of a
+  campaign of 879 events in 1.0–1.35 ms (0.91–1.07 ms in a harness of the same loads, 820k–967k events/s);
   on the EPYC machine 356k–575k.
   The audit never reads snapshots to establish history; \`docket verify --all\` compares each
   usable snapshot with the fold of the log. A snapshot is written as ASCII JSON, every
@@ -113,8 +113,8 @@ those figures is kept below, for a machine as slow.
   of 103) measured no faster beyond the noise, and v8.serialize is slower to read back than
   JSON (1.9 ms against 1.1). The timed rounds follow one untimed round, as the other benches
   warm up.
-- **Durable single-event appends on PostgreSQL** — 0.63 of the floor above (0.57 in an
-  earlier full run the same day); 0.44–0.61 in full runs on the EPYC machine, where it sat on
+- **Durable single-event appends on PostgreSQL** — 0.65 of the floor above (0.57 and 0.63 in
+  earlier full runs the same day); 0.44–0.61 in full runs on the EPYC machine, where it sat on
   its 0.5. The floor is one autocommitted
   INSERT; an append is one call of the schema's PL/pgSQL function (the head row for gapless
   positions, the stream's revision, the duplicate-id check, the insert, the stream's new
@@ -130,7 +130,8 @@ those figures is kept below, for a machine as slow.
   without JIT: 0.48–0.51 ms per append, flat over 20,000 appends on a new schema, the same as
   on an analysed one; the bench's ratio read 0.44 before the fix and 0.47–0.53 since, in the
   same phase.
-- **HTTP commands/s and p99** — 9,105 commands/s with p99 19.2 ms above. How it is measured:
+- **HTTP commands/s and p99** — 9,776 commands/s with p99 19.2 ms above (9,105 with p99
+  19.2 ms in the full run before). How it is measured:
   the service runs as \`npm start\` runs it, in a process of its own, and so does the floor;
   the load comes from wrk when it is installed (\`apt-get install wrk\`; otherwise autocannon,
   and the report says which). wrk takes 9–11 µs of CPU per request here (25 on the EPYC
@@ -141,8 +142,9 @@ those figures is kept below, for a machine as slow.
   (src/bench/open-loop.ts): a request that falls due while all 64 connections wait waits for
   one, and its latency counts from when it fell due, as wrk2 counts it, so a pause of the
   service counts against every request it held up. That is the latency a steady load at the
-  target's rate sees: p99 17.6 ms above (the floor's 4.8 ms), the median of three runs that
-  read 25.3, 17.6 and 15.5 ms. No target is marked on it: the target is judged on wrk's run,
+  target's rate sees: p99 15.4 ms above (the floor's 4.6 ms), the median of three runs that
+  read 15.2, 15.4 and 18.5 ms (25.3, 17.6 and 15.5 in the full run before). No target is
+  marked on it: the target is judged on wrk's run,
   as the issue measures it, and the open-loop figure is the stricter reading beside it. The
   generator takes about 25 µs of CPU per request and sends up to about 1.5 ms late at p99;
   that lateness counts against the service (and is in the floor's figure too).
@@ -156,8 +158,8 @@ those figures is kept below, for a machine as slow.
   held 8–12 ms several times around it. Node gives V8 a pool of 4 background threads for concurrent
   marking and sweeping; on 2 cores they took the cores from the event loop and the writer
   thread at each collection. \`--v8-pool-size=1\` (node-options.env) gives it one. In paired
-  runs at 5,000/s offered the p99 fell from 25–34 ms to 11–21 ms (and 15.5–25.3 in the full run
-  above), and wrk's p99 from 22.0 and 27.1 ms to 15.8 and 19.6 at the same rate served (10,302
+  runs at 5,000/s offered the p99 fell from 25–34 ms to 11–21 ms (15.2–25.3 in the two full
+  runs since), and wrk's p99 from 22.0 and 27.1 ms to 15.8 and 19.6 at the same rate served (10,302
   and 9,226 commands/s against 10,294 and 9,205). Before the flag, the full runs read p99 21.7
   and 29.9 ms at saturation, on either side of the target. The writer thread's commits are the
   smaller part: at 5,000/s they take 0.39 ms at the median, 3.7 ms at p99 and at most 16 ms
@@ -168,7 +170,7 @@ those figures is kept below, for a machine as slow.
   of a core), the SQLite writer thread 46 (statements, commit, and linking the events into
   their hash chains), the projection thread 17 and V8's garbage-collection helper threads
   about 12. With wrk's 0.11 the 2 cores are 80 % busy. At 5,000/s offered a command costs more
-  (229 µs above), and a request to the floor too (125 µs against 59): what each turn of the
+  (229 µs above), and a request to the floor too (118 µs against 54): what each turn of the
   event loop and each commit cost is shared by fewer requests at the lower rate (not measured
   apart).
 
@@ -211,9 +213,10 @@ those figures is kept below, for a machine as slow.
   0.98, 1.09 and 1.09 times as many commands in three pairs; they would cost up to 24 MB of
   RSS against the memory target (231 MB of 250 in the run above); not adopted.
 - **Projection catch-up** — timed with the projector on its thread, as the service runs it
-  (the thread's start is in the time): 60,412 events/s above, against 27,048–50,114 on the
-  EPYC machine, where it sat on its target and fell either side with the machine. The ratio
-  to its floor is the steadier figure (0.32–0.39 here, 0.33 there). A profile of the rebuild (the
+  (the thread's start is in the time): 64,239 events/s above (60,412 and 61,453 in earlier
+  full runs the same day), against 27,048–50,114 on the EPYC machine, where it sat on its
+  target and fell either side with the machine. The ratio to its floor is the steadier
+  figure (0.32–0.39 here, 0.33 there). A profile of the rebuild (the
   same fold, on the calling thread) gives a third of the time to SQLite inserting rows:
   560,000 of them for 233,417 events (the 240,000 rows of rm_units and 320,000 cells of the
   deliverables matrix, every launch writing its 120 units' rows); rm_deliverables WITHOUT
