@@ -11,7 +11,7 @@
  *   in its own process (child_process.fork) so that it does not share the service's event
  *   loop: it gets a LoadJob over IPC and answers with the LoadResult.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, fork } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -205,11 +205,35 @@ async function runAutocannon(job: LoadJob): Promise<LoadResult> {
   };
 }
 
-if (require.main === module) {
-  process.on('message', (job: LoadJob) => {
-    runAutocannon(job).then(
+/**
+ * Runs `script` (a module of dist/bench that calls answerInChild) in a child process of its own,
+ * hands it `job` over IPC and resolves with what it answers: a load generator that shares no
+ * event loop, and no heap, with the bench or the service.
+ */
+export function runInChild<R>(script: string, job: unknown, what: string): Promise<R> {
+  return new Promise((done, fail) => {
+    const child = fork(script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
+    let settled = false;
+    child.once('message', (m: { result?: R; error?: string }) => {
+      settled = true;
+      if (m.result) done(m.result);
+      else fail(new Error(`${what} failed: ${m.error}`));
+    });
+    child.once('exit', (code) => {
+      if (!settled) fail(new Error(`${what} exited with ${code} before answering`));
+    });
+    child.send(job as object);
+  });
+}
+
+/** The child's side of runInChild: does `work` with the job it is sent, answers, and exits. */
+export function answerInChild<J, R>(work: (job: J) => Promise<R>): void {
+  process.on('message', (job: J) => {
+    work(job).then(
       (result) => process.send!({ result }, undefined, undefined, () => process.exit(0)),
       (error) => process.send!({ error: String(error?.stack ?? error) }, undefined, undefined, () => process.exit(1)),
     );
   });
 }
+
+if (require.main === module) answerInChild(runAutocannon);

@@ -1,4 +1,3 @@
-import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -8,7 +7,7 @@ import { SqliteEventStore } from '../event-store/sqlite/sqlite-event-store';
 import { CampaignRepository } from '../campaigns/campaign.repository';
 import { loadWorkflowsDir } from '../workflows/workflow-loader';
 import { Bench, BenchContext, Figure, fmt } from './bench-kit';
-import { chooseLoadGenerator, LoadGenerator, LoadJob, LoadResult, runWrk } from './http-load';
+import { chooseLoadGenerator, LoadGenerator, LoadJob, LoadResult, runInChild, runWrk } from './http-load';
 import { OpenLoopResult, runOpenLoopProcess } from './open-loop';
 import { campaignHistory } from './seed';
 import { cpuSeconds, ServiceProcess, startProcess } from './service-process';
@@ -23,19 +22,26 @@ type Sync = 'FULL' | 'NORMAL';
 /** Runs wrk, or autocannon in a child process (either way the load generator has its own process; it still shares the 2 cores). */
 function load(generator: LoadGenerator, job: LoadJob): Promise<LoadResult> {
   if (generator === 'wrk') return runWrk(job);
-  return new Promise((done, fail) => {
-    const child = fork(join(__dirname, 'http-load.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
-    let settled = false;
-    child.once('message', (m: { result?: LoadResult; error?: string }) => {
-      settled = true;
-      if (m.result) done(m.result);
-      else fail(new Error(`load generator failed: ${m.error}`));
-    });
-    child.once('exit', (code) => {
-      if (!settled) fail(new Error(`load generator exited with ${code} before answering`));
-    });
-    child.send(job);
-  });
+  return runInChild<LoadResult>(join(__dirname, 'http-load.js'), job, 'load generator');
+}
+
+/**
+ * `runs` runs of each server in alternation (the first named first, then the other first, …), so
+ * that a change of pace of a shared machine falls on both alike.
+ */
+async function alternate<M>(runs: number, first: () => Promise<M>, second: () => Promise<M>): Promise<[M[], M[]]> {
+  const a: M[] = [];
+  const b: M[] = [];
+  for (let i = 0; i < runs; i++) {
+    if (i % 2 === 0) {
+      a.push(await first());
+      b.push(await second());
+    } else {
+      b.push(await second());
+      a.push(await first());
+    }
+  }
+  return [a, b];
 }
 
 interface Measured {
@@ -77,17 +83,7 @@ function median(all: Omit<Measured, 'rates'>[]): Measured {
 async function measureBoth(floor: Server, docket: Server, seconds: number, warmupSeconds: number, runs: number): Promise<{ floor: Measured; docket: Measured }> {
   await run(floor, warmupSeconds);
   await run(docket, warmupSeconds);
-  const f: Omit<Measured, 'rates'>[] = [];
-  const d: Omit<Measured, 'rates'>[] = [];
-  for (let i = 0; i < runs; i++) {
-    if (i % 2 === 0) {
-      f.push(await run(floor, seconds));
-      d.push(await run(docket, seconds));
-    } else {
-      d.push(await run(docket, seconds));
-      f.push(await run(floor, seconds));
-    }
-  }
+  const [f, d] = await alternate(runs, () => run(floor, seconds), () => run(docket, seconds));
   return { floor: median(f), docket: median(d) };
 }
 
@@ -110,17 +106,7 @@ async function openRun(server: Server, seconds: number): Promise<Omit<OpenMeasur
 
 /** `runs` open-loop runs of each, alternated as in measureBoth; each figure is the run with the median p99. */
 async function measureOpenBoth(floor: Server, docket: Server, seconds: number, runs: number): Promise<{ floor: OpenMeasured; docket: OpenMeasured }> {
-  const f: Omit<OpenMeasured, 'p99s'>[] = [];
-  const d: Omit<OpenMeasured, 'p99s'>[] = [];
-  for (let i = 0; i < runs; i++) {
-    if (i % 2 === 0) {
-      d.push(await openRun(docket, seconds));
-      f.push(await openRun(floor, seconds));
-    } else {
-      f.push(await openRun(floor, seconds));
-      d.push(await openRun(docket, seconds));
-    }
-  }
+  const [d, f] = await alternate(runs, () => openRun(docket, seconds), () => openRun(floor, seconds));
   const median = (all: Omit<OpenMeasured, 'p99s'>[]): OpenMeasured => ({
     ...[...all].sort((a, b) => a.result.p99 - b.result.p99)[Math.floor(all.length / 2)],
     p99s: all.map((m) => m.result.p99),

@@ -9,16 +9,16 @@
  * Plain TCP sockets with the requests formatted once (the same requests in the same order as
  * wrk's script, http-load.ts) and a parser that reads only the status line and Content-Length:
  * about 25 µs of CPU per request (0.12–0.15 of a core at 5,000/s; wrk takes 9–11 µs), and its
- * own lateness in sending (sendDelayP99, about 1.5 ms at p99) counts against the server. A
- * connection the server closes is replaced; an answer it owed is an error. What is unanswered
- * DRAIN_MS after the schedule ends is a timeout, and counts in the latencies as it stands. It runs in a process of its own (child_process.fork), so its own garbage
- * collection pauses are not the bench harness's; they would only count against the service.
+ * own lateness in sending (sendDelayP99, 2–4 ms at p99 in the bench) counts against the server
+ * it loads. A connection the server closes is replaced; an answer it owed is an error. What is
+ * unanswered DRAIN_MS after the schedule ends is a timeout, and counts in the latencies as it
+ * stands. It runs in a process of its own (runInChild), so the bench harness's garbage
+ * collection pauses are not its own.
  */
-import { fork } from 'node:child_process';
 import { connect, Socket } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { LoadJob, LoadResult, submissionBody } from './http-load';
+import { answerInChild, LoadJob, LoadResult, runInChild, submissionBody } from './http-load';
 
 export interface OpenLoopJob extends LoadJob {
   /** Requests a second, sent on a fixed schedule. */
@@ -230,26 +230,7 @@ export async function runOpenLoop(job: OpenLoopJob): Promise<OpenLoopResult> {
 
 /** Runs the open-loop load in a child process of its own, which answers with its result. */
 export function runOpenLoopProcess(job: OpenLoopJob): Promise<OpenLoopResult> {
-  return new Promise((done, fail) => {
-    const child = fork(join(__dirname, 'open-loop.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
-    let settled = false;
-    child.once('message', (m: { result?: OpenLoopResult; error?: string }) => {
-      settled = true;
-      if (m.result) done(m.result);
-      else fail(new Error(`open-loop load failed: ${m.error}`));
-    });
-    child.once('exit', (code) => {
-      if (!settled) fail(new Error(`open-loop load exited with ${code} before answering`));
-    });
-    child.send(job);
-  });
+  return runInChild<OpenLoopResult>(join(__dirname, 'open-loop.js'), job, 'open-loop load');
 }
 
-if (require.main === module) {
-  process.on('message', (job: OpenLoopJob) => {
-    runOpenLoop(job).then(
-      (result) => process.send!({ result }, undefined, undefined, () => process.exit(0)),
-      (error) => process.send!({ error: String(error?.stack ?? error) }, undefined, undefined, () => process.exit(1)),
-    );
-  });
-}
+if (require.main === module) answerInChild(runOpenLoop);
