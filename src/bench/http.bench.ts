@@ -60,12 +60,15 @@ interface Server {
   close(): Promise<void>;
 }
 
-async function run(server: Server, seconds: number): Promise<Omit<Measured, 'rates'>> {
+/** A load run and the server process's CPU time per wall second while it lasted. */
+async function withServerCores<R>(server: Server, loadIt: () => Promise<R>): Promise<{ result: R; serverCores: number }> {
   const cpu = cpuSeconds(server.pid);
   const t = Date.now();
-  const result = await load(server.generator, { ...server.job, seconds });
+  const result = await loadIt();
   return { result, serverCores: ((cpuSeconds(server.pid) - cpu) * 1000) / (Date.now() - t) };
 }
+
+const run = (server: Server, seconds: number): Promise<Omit<Measured, 'rates'>> => withServerCores(server, () => load(server.generator, { ...server.job, seconds }));
 
 function median(all: Omit<Measured, 'rates'>[]): Measured {
   const rates = all.map((m) => m.result.rate);
@@ -97,12 +100,8 @@ interface OpenMeasured {
   p99s: number[];
 }
 
-async function openRun(server: Server, seconds: number): Promise<Omit<OpenMeasured, 'p99s'>> {
-  const cpu = cpuSeconds(server.pid);
-  const t = Date.now();
-  const result = await runOpenLoopProcess({ ...server.job, seconds, warmupSeconds: 2, rate: OFFERED });
-  return { result, serverCores: ((cpuSeconds(server.pid) - cpu) * 1000) / (Date.now() - t) };
-}
+const openRun = (server: Server, seconds: number): Promise<Omit<OpenMeasured, 'p99s'>> =>
+  withServerCores(server, () => runOpenLoopProcess({ ...server.job, seconds, warmupSeconds: 2, rate: OFFERED }));
 
 /** `runs` open-loop runs of each, alternated as in measureBoth; each figure is the run with the median p99. */
 async function measureOpenBoth(floor: Server, docket: Server, seconds: number, runs: number): Promise<{ floor: OpenMeasured; docket: OpenMeasured }> {

@@ -96,7 +96,7 @@ export class OutboxPruner implements OnApplicationBootstrap, OnModuleDestroy {
   onApplicationBootstrap(): void {
     if (this.config.delivery.retentionDays <= 0 || this.config.delivery.intervalMs <= 0) return;
     const tick = () => {
-      if (this.closed || this.running) return;
+      if (this.closed) return;
       void this.pruneOnce().catch((e) => {
         if (!this.closed) this.logger.warn(`pruning the delivery outbox failed: ${(e as Error).message}`);
       });
